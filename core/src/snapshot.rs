@@ -1,0 +1,283 @@
+//! Snapshots of the replicated state: what Raft ships to a lagging member and what a member
+//! restores at start-up.
+//!
+//! A snapshot holds every retained revision of the store (so history reads, watches and
+//! `HashKV` behave identically after a restore) and every lease. The key index and the
+//! lessor's key sets are rebuilt from the records, as etcd rebuilds them from bbolt.
+//!
+//! # Format, version 1
+//!
+//! All integers are little-endian; `bytes` is a `u32` length followed by that many bytes.
+//!
+//! | size | field |
+//! |---|---|
+//! | 8 | magic `ORRERYSM` |
+//! | 4 | format version (`u32`, 1) |
+//! | 8 | current revision (`i64`) |
+//! | 8 | compaction revision (`i64`, −1 = never compacted) |
+//! | 8 | record count (`u64`), then per record, in ascending revision order: |
+//! | 8 | · main revision (`i64`) |
+//! | 8 | · sub revision (`i64`) |
+//! | 1 | · flags (`u8`): bit 0 = tombstone, other bits 0 |
+//! | 4+n | · key (`bytes`) |
+//! | 8 | · create revision (`i64`; 0 for a tombstone) |
+//! | 8 | · version (`i64`; 0 for a tombstone) |
+//! | 8 | · lease (`i64`; 0 for a tombstone) |
+//! | 4+n | · value (`bytes`; empty for a tombstone) |
+//! | 8 | lease count (`u64`), then per lease, in ascending ID order: |
+//! | 8 | · ID (`i64`) |
+//! | 8 | · granted TTL in seconds (`i64`) |
+//! | 8 | · checkpointed remaining TTL in seconds (`i64`, 0 = none) |
+//! | 4 | CRC-32C (Castagnoli) of every byte before it |
+//!
+//! A decoder refuses a wrong magic, an unknown version, a bad checksum, trailing bytes, and
+//! records that contradict each other (revisions out of order, a key attached to an unknown
+//! lease, …) with a [`SnapshotError`] instead of restoring a damaged state.
+
+use crate::lease::{Lease, LeaseConfig, Lessor};
+use crate::mvcc::{KeyIndex, KeyValue, Record, Revision, Store};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::fmt;
+
+const MAGIC: &[u8; 8] = b"ORRERYSM";
+const VERSION: u32 = 1;
+const TOMBSTONE: u8 = 1;
+
+/// Why a snapshot could not be restored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The bytes do not start with the snapshot magic.
+    BadMagic,
+    /// The snapshot was written by a newer format version.
+    UnsupportedVersion(u32),
+    /// The bytes end before the snapshot does.
+    Truncated,
+    /// The checksum does not match the contents.
+    ChecksumMismatch,
+    /// The contents are inconsistent; the text says how.
+    Corrupt(&'static str),
+}
+
+impl fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::BadMagic => f.write_str("snapshot: not an Orrery state-machine snapshot"),
+            Self::UnsupportedVersion(v) => write!(f, "snapshot: unsupported format version {v}"),
+            Self::Truncated => f.write_str("snapshot: truncated"),
+            Self::ChecksumMismatch => f.write_str("snapshot: checksum mismatch"),
+            Self::Corrupt(why) => write!(f, "snapshot: corrupt: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Encodes the replicated state.
+pub(crate) fn encode(store: &Store, lessor: &Lessor) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + store.records.len() * 64);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    out.extend_from_slice(&store.current.to_le_bytes());
+    out.extend_from_slice(&store.compacted.to_le_bytes());
+    out.extend_from_slice(&(store.records.len() as u64).to_le_bytes());
+    for (rev, rec) in &store.records {
+        out.extend_from_slice(&rev.main.to_le_bytes());
+        out.extend_from_slice(&rev.sub.to_le_bytes());
+        out.push(if rec.tombstone { TOMBSTONE } else { 0 });
+        put_bytes(&mut out, &rec.kv.key);
+        out.extend_from_slice(&rec.kv.create_revision.to_le_bytes());
+        out.extend_from_slice(&rec.kv.version.to_le_bytes());
+        out.extend_from_slice(&rec.kv.lease.to_le_bytes());
+        put_bytes(&mut out, &rec.kv.value);
+    }
+    let leases: Vec<&Lease> = lessor.iter().collect();
+    out.extend_from_slice(&(leases.len() as u64).to_le_bytes());
+    for l in leases {
+        out.extend_from_slice(&l.id.to_le_bytes());
+        out.extend_from_slice(&l.ttl.to_le_bytes());
+        out.extend_from_slice(&l.remaining_ttl.to_le_bytes());
+    }
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
+    let len = u32::try_from(b.len()).expect("keys and values are far below 4 GiB");
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(b);
+}
+
+/// Decodes a snapshot into a store and a (non-primary) lessor.
+pub(crate) fn decode(bytes: &[u8], config: LeaseConfig) -> Result<(Store, Lessor), SnapshotError> {
+    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
+        return Err(SnapshotError::BadMagic);
+    }
+    if bytes.len() < MAGIC.len() + 4 + 4 {
+        return Err(SnapshotError::Truncated);
+    }
+    let (body, crc) = bytes.split_at(bytes.len() - 4);
+    let mut r = Reader {
+        buf: &body[MAGIC.len()..],
+    };
+    let version = r.u32()?;
+    if version != VERSION {
+        return Err(SnapshotError::UnsupportedVersion(version));
+    }
+    if crc32c::crc32c(body).to_le_bytes() != crc {
+        return Err(SnapshotError::ChecksumMismatch);
+    }
+    let mut store = Store::new();
+    store.current = r.i64()?;
+    store.compacted = r.i64()?;
+    if store.current < 1 || store.compacted > store.current {
+        return Err(SnapshotError::Corrupt("revisions out of range"));
+    }
+    let records = r.count()?;
+    let mut last: Option<Revision> = None;
+    for _ in 0..records {
+        let (rev, rec) = read_record(&mut r)?;
+        if last.is_some_and(|l| l >= rev) || rev.main > store.current {
+            return Err(SnapshotError::Corrupt("records out of order"));
+        }
+        last = Some(rev);
+        restore_into_index(&mut store, rev, &rec)?;
+        store.records.insert(rev, rec);
+    }
+    let mut lessor = Lessor::new(config);
+    let mut leases = BTreeMap::new();
+    for _ in 0..r.count()? {
+        let (id, ttl, remaining_ttl) = (r.i64()?, r.i64()?, r.i64()?);
+        if id == 0 || leases.insert(id, (ttl, remaining_ttl)).is_some() {
+            return Err(SnapshotError::Corrupt("bad or repeated lease ID"));
+        }
+    }
+    if !r.buf.is_empty() {
+        return Err(SnapshotError::Corrupt("trailing bytes"));
+    }
+    for (id, (ttl, remaining_ttl)) in leases {
+        lessor.insert_restored(Lease {
+            id,
+            ttl,
+            remaining_ttl,
+            keys: Default::default(),
+        });
+    }
+    attach_live_keys(&store, &mut lessor)?;
+    store.check_invariants();
+    Ok((store, lessor))
+}
+
+fn read_record(r: &mut Reader<'_>) -> Result<(Revision, Record), SnapshotError> {
+    let rev = Revision::new(r.i64()?, r.i64()?);
+    let flags = r.u8()?;
+    if flags & !TOMBSTONE != 0 {
+        return Err(SnapshotError::Corrupt("unknown record flags"));
+    }
+    let key = r.bytes()?;
+    let (create_revision, version, lease) = (r.i64()?, r.i64()?, r.i64()?);
+    let value = r.bytes()?;
+    let tombstone = flags & TOMBSTONE != 0;
+    let valid = if tombstone {
+        create_revision == 0 && version == 0 && lease == 0 && value.is_empty()
+    } else {
+        version >= 1 && (1..=rev.main).contains(&create_revision)
+    };
+    if !valid || key.is_empty() || rev.sub < 0 {
+        return Err(SnapshotError::Corrupt("bad record"));
+    }
+    let kv = KeyValue {
+        key,
+        create_revision,
+        mod_revision: rev.main,
+        version,
+        value,
+        lease,
+    };
+    Ok((rev, Record { kv, tombstone }))
+}
+
+fn restore_into_index(store: &mut Store, rev: Revision, rec: &Record) -> Result<(), SnapshotError> {
+    let ki = store
+        .index
+        .entry(rec.kv.key.clone())
+        .or_insert_with(KeyIndex::new);
+    if rec.tombstone && !ki.is_live() && ki.modified().is_some() {
+        return Err(SnapshotError::Corrupt("tombstone of a deleted key"));
+    }
+    let generation = ki
+        .generations()
+        .last()
+        .expect("a key index has a generation");
+    if !rec.tombstone && ki.is_live() && generation.created != rec.kv.create_revision {
+        return Err(SnapshotError::Corrupt(
+            "create revision changes within a generation",
+        ));
+    }
+    ki.restore(rev, rec.kv.create_revision, rec.tombstone);
+    Ok(())
+}
+
+fn attach_live_keys(store: &Store, lessor: &mut Lessor) -> Result<(), SnapshotError> {
+    for (key, ki) in &store.index {
+        let Some(rev) = ki.get(store.current) else {
+            continue;
+        };
+        let lease = store.records[&rev].kv.lease;
+        if lease != 0 {
+            if lessor.get(lease).is_none() {
+                return Err(SnapshotError::Corrupt("key attached to an unknown lease"));
+            }
+            lessor.attach(lease, key.clone());
+        }
+    }
+    Ok(())
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+impl Reader<'_> {
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], SnapshotError> {
+        if self.buf.len() < N {
+            return Err(SnapshotError::Truncated);
+        }
+        let (head, rest) = self.buf.split_at(N);
+        self.buf = rest;
+        Ok(head.try_into().expect("split at N"))
+    }
+
+    fn u8(&mut self) -> Result<u8, SnapshotError> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, SnapshotError> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, SnapshotError> {
+        Ok(i64::from_le_bytes(self.take()?))
+    }
+
+    /// A count of items that each take at least one byte (so a huge count cannot make the
+    /// decoder loop or allocate beyond the input).
+    fn count(&mut self) -> Result<u64, SnapshotError> {
+        let n = u64::from_le_bytes(self.take()?);
+        if n > self.buf.len() as u64 {
+            return Err(SnapshotError::Truncated);
+        }
+        Ok(n)
+    }
+
+    fn bytes(&mut self) -> Result<Bytes, SnapshotError> {
+        let len = self.u32()? as usize;
+        if self.buf.len() < len {
+            return Err(SnapshotError::Truncated);
+        }
+        let (head, rest) = self.buf.split_at(len);
+        self.buf = rest;
+        Ok(Bytes::copy_from_slice(head))
+    }
+}
