@@ -27,7 +27,7 @@ use std::cmp::Ordering;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Path {
     succeeded: bool,
-    nested: Vec<Path>,
+    nested: Vec<Self>,
 }
 
 impl Path {

@@ -3,6 +3,9 @@
 use bytes::Bytes;
 use std::ops::Bound;
 
+/// Lower and upper bound of a key range, as `BTreeMap::range` takes them.
+pub type KeyBounds<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
 /// The keys a request applies to, decoded from etcd's `(key, range_end)` pair.
 ///
 /// | `range_end`        | meaning                                  |
@@ -76,7 +79,7 @@ impl KeyRange {
 
     /// Bounds for `BTreeMap::range`; `None` when the range is empty (a `BTreeMap` panics on
     /// a start after its end, so callers must not ask it).
-    pub fn bounds(&self) -> Option<(Bound<&[u8]>, Bound<&[u8]>)> {
+    pub fn bounds(&self) -> Option<KeyBounds<'_>> {
         if self.is_empty() {
             return None;
         }

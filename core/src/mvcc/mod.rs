@@ -9,7 +9,7 @@ mod store;
 
 pub use hash::HashKv;
 pub use key_index::{Generation, KeyIndex};
-pub use key_range::{prefix_end, KeyRange};
+pub use key_range::{prefix_end, KeyBounds, KeyRange};
 pub use kv::{Event, EventType, KeyValue};
 pub use revision::Revision;
 pub use store::{Change, ReadOptions, ReadResult, Store, WriteTxn};

@@ -38,7 +38,7 @@ pub fn try_post(addr: SocketAddr, path: &str, json: &str) -> std::io::Result<(u1
     let bad = || std::io::Error::new(ErrorKind::InvalidData, "incomplete HTTP response");
     let (status, chunked, head_len) = parse_head(&all).ok_or_else(bad)?;
     let mut rest = all[head_len..].to_vec();
-    let body = if chunked { dechunk(&mut rest).0 } else { rest };
+    let body = if chunked { dechunk(&mut rest) } else { rest };
     String::from_utf8(body)
         .map(|b| (status, b))
         .map_err(|_| std::io::Error::new(ErrorKind::InvalidData, "body is not UTF-8"))
@@ -87,7 +87,7 @@ impl Stream {
             }
         }
         if self.chunked {
-            let (data, _) = dechunk(&mut self.raw);
+            let data = dechunk(&mut self.raw);
             self.body.extend_from_slice(&data);
         } else {
             self.body.append(&mut self.raw);
@@ -113,20 +113,17 @@ fn parse_head(raw: &[u8]) -> Option<(u16, bool, usize)> {
     Some((status, chunked, end))
 }
 
-/// Removes every complete chunk from `raw` and returns their data, and whether the final
-/// (empty) chunk was seen.
-fn dechunk(raw: &mut Vec<u8>) -> (Vec<u8>, bool) {
+/// Removes every complete chunk from `raw` and returns their data (an incomplete chunk stays
+/// in `raw` until more bytes arrive).
+fn dechunk(raw: &mut Vec<u8>) -> Vec<u8> {
     let mut data = Vec::new();
-    loop {
-        let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") else {
-            break;
-        };
+    while let Some(eol) = raw.windows(2).position(|w| w == b"\r\n") {
         let size_text = String::from_utf8_lossy(&raw[..eol]);
         let size_hex = size_text.split(';').next().unwrap_or("").trim();
         let size = usize::from_str_radix(size_hex, 16).expect("chunk size");
         if size == 0 {
-            raw.clear();
-            return (data, true);
+            raw.clear(); // the last chunk: the body is complete
+            break;
         }
         let total = eol + 2 + size + 2;
         if raw.len() < total {
@@ -135,5 +132,5 @@ fn dechunk(raw: &mut Vec<u8>) -> (Vec<u8>, bool) {
         data.extend_from_slice(&raw[eol + 2..eol + 2 + size]);
         raw.drain(..total);
     }
-    (data, false)
+    data
 }
