@@ -363,6 +363,9 @@ impl WatchHub {
                         .streams
                         .get_mut(&key.0)
                         .expect("watcher's stream exists");
+                    if s.pending_events >= self.config.max_pending_responses {
+                        continue; // another watcher of this pass filled the stream: retry later
+                    }
                     w.had_events = true;
                     push_events(s, w, key.1, current, events);
                 }

@@ -383,3 +383,43 @@ fn closing_a_stream_drops_its_watchers() {
     assert_eq!(f.hub.watcher_counts(), (0, 0));
     assert_eq!(f.hub.poll(f.stream), None);
 }
+
+#[test]
+fn catching_up_many_watchers_of_one_stream_respects_the_outbox_bound() {
+    let config = WatchConfig {
+        max_pending_responses: 3,
+        ..WatchConfig::default()
+    };
+    let mut f = Fixture::new(config);
+    for i in 0..5 {
+        f.put(&format!("k{i}"), "v"); // 2..=6
+    }
+    for i in 0..10 {
+        f.watch(WatchCreateRequest {
+            range_end: b("l"),
+            ..watch_key("k", 2 + (i % 5))
+        })
+        .unwrap();
+        let s = &f.hub.streams[&f.stream];
+        assert!(s.pending_events <= 3, "create overfilled the outbox");
+    }
+    f.hub.sync(&f.store);
+    assert!(
+        f.hub.streams[&f.stream].pending_events <= 3,
+        "sync overfilled the outbox"
+    );
+    let mut received = 0;
+    loop {
+        received += f.drain().iter().filter(|r| !r.events.is_empty()).count();
+        let more = f.hub.sync(&f.store);
+        assert!(f.hub.streams[&f.stream].pending_events <= 3);
+        if !more && f.hub.streams[&f.stream].outbox.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        received, 10,
+        "every watcher eventually gets its catch-up response"
+    );
+    assert_eq!(f.hub.watcher_counts(), (10, 0));
+}
