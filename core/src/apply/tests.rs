@@ -481,3 +481,28 @@ fn watchers_survive_a_restore_and_resume_from_the_new_history() {
         vec![2, 3, 4]
     );
 }
+
+#[test]
+fn compaction_at_a_tombstone_then_restore_gives_an_identical_store() {
+    let mut sm = sm();
+    apply(&mut sm, Request::Put(put("k", "1"))).unwrap(); // 2
+    apply(
+        &mut sm,
+        Request::DeleteRange(DeleteRangeRequest {
+            key: b("k"),
+            ..Default::default()
+        }),
+    )
+    .unwrap(); // 3
+    apply(
+        &mut sm,
+        Request::Compaction(CompactionRequest {
+            revision: 3,
+            physical: false,
+        }),
+    )
+    .unwrap();
+    let mut other = StateMachine::new(Config::default());
+    other.restore(&sm.snapshot(), 0).unwrap();
+    assert_eq!(other.store(), sm.store());
+}

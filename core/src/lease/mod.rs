@@ -14,6 +14,11 @@
 //!                               |
 //!   renew / time_to_live (leader) ──> expired(now) ──> leader proposes LeaseRevoke
 //! ```
+//!
+//! A checkpointed remaining TTL is part of the replicated state, so it survives snapshots and
+//! restarts (etcd 3.4 keeps it only with `--experimental-enable-lease-checkpoint-persist`, the
+//! default from cluster version 3.6; without it, what a restart keeps depends on when bbolt
+//! last committed).
 
 mod id;
 mod primary;

@@ -94,7 +94,7 @@ impl KeyIndex {
             .expect("a key index always has a generation")
     }
 
-    /// Records a put at `rev`. `create_revision` is used when the put starts a generation.
+    /// Records a put at `rev`; a put on a deleted (or new) key starts a generation.
     pub fn put(&mut self, rev: Revision) {
         self.assert_after(rev);
         let g = self
@@ -190,6 +190,9 @@ impl KeyIndex {
             if let Some(idx) = newest_at_or_below {
                 removed.extend(g.revs.drain(..idx));
             }
+            if tombstoned && g.revs.len() == 1 {
+                g.created = 0; // only the tombstone is left, as a restore would rebuild it
+            }
             kept.push(g);
         }
         self.generations = kept;
@@ -266,6 +269,11 @@ mod tests {
         removed.clear();
         ki.compact(5, &mut removed);
         assert_eq!(shape(&ki), vec![vec![5], vec![]], "tombstone at R survives");
+        assert_eq!(
+            ki.generations()[0].created,
+            0,
+            "a lone tombstone has no creation"
+        );
         assert_eq!(removed, vec![r(4)]);
         assert_eq!(ki.get(5), None);
         assert!(!ki.is_empty());

@@ -28,6 +28,8 @@
 //! (etcd #19179, see [`KeyIndex`](crate::mvcc::KeyIndex)).
 
 mod fragment;
+mod index;
+mod sync;
 mod watcher;
 
 pub use watcher::WatchCreateRequest;
@@ -35,6 +37,7 @@ pub use watcher::WatchCreateRequest;
 use crate::error::WatchError;
 use crate::mvcc::{Event, KeyRange, Store};
 use crate::request::ResponseHeader;
+use index::WatcherIndex;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use watcher::Watcher;
 
@@ -96,6 +99,8 @@ struct Stream {
     /// Event responses in `outbox` (what `max_pending_responses` bounds).
     pending_events: usize,
     next_watch_id: i64,
+    /// IDs in use on the stream: live watchers, and watchers canceled by compaction that the
+    /// client has not canceled yet (etcd keeps those registered, so their IDs are not reused).
     watchers: BTreeSet<i64>,
     progress_requested: bool,
 }
@@ -117,6 +122,7 @@ pub struct WatchHub {
     config: WatchConfig,
     streams: BTreeMap<StreamId, Stream>,
     watchers: BTreeMap<WatcherKey, Watcher>,
+    index: WatcherIndex,
     unsynced: BTreeSet<WatcherKey>,
     /// Where the last `sync` stopped, so every unsynced watcher gets its turn.
     sync_cursor: Option<WatcherKey>,
@@ -130,6 +136,7 @@ impl WatchHub {
             config,
             streams: BTreeMap::new(),
             watchers: BTreeMap::new(),
+            index: WatcherIndex::default(),
             unsynced: BTreeSet::new(),
             sync_cursor: None,
             next_stream: 1,
@@ -148,8 +155,7 @@ impl WatchHub {
     pub fn close_stream(&mut self, stream: StreamId) {
         if let Some(s) = self.streams.remove(&stream) {
             for id in s.watchers {
-                self.watchers.remove(&(stream, id));
-                self.unsynced.remove(&(stream, id));
+                self.remove_watcher((stream, id));
             }
         }
     }
@@ -213,6 +219,7 @@ impl WatchHub {
         let next_rev = if start == 0 { current + 1 } else { start };
         let mut w = Watcher::new(req, range, next_rev);
         w.synced = synced;
+        self.index.insert((stream, id), &w.range);
         self.watchers.insert((stream, id), w);
         if !synced {
             self.unsynced.insert((stream, id));
@@ -236,8 +243,8 @@ impl WatchHub {
         if !s.watchers.remove(&watch_id) {
             return Err(WatchError::NotFound);
         }
-        self.watchers.remove(&(stream, watch_id));
-        self.unsynced.remove(&(stream, watch_id));
+        // A watcher canceled by compaction is already gone but its ID is still registered: the
+        // client's cancel is answered all the same, as etcd does.
         push_control(
             s,
             WatchResponse {
@@ -247,8 +254,17 @@ impl WatchHub {
                 ..WatchResponse::default()
             },
         );
+        self.remove_watcher((stream, watch_id));
         self.answer_progress_requests(store);
         Ok(())
+    }
+
+    /// Forgets a watcher (its ID stays registered on the stream unless the caller removes it).
+    fn remove_watcher(&mut self, key: WatcherKey) -> Option<Watcher> {
+        let w = self.watchers.remove(&key)?;
+        self.unsynced.remove(&key);
+        self.index.remove(key, &w.range);
+        Some(w)
     }
 
     /// A client's progress request: once every watcher of the stream is synced, a response
@@ -280,9 +296,12 @@ impl WatchHub {
             "notify after applying, with the new revision"
         );
         let mut batches: BTreeMap<WatcherKey, Vec<Event>> = BTreeMap::new();
-        for (key, w) in self.watchers.iter().filter(|(_, w)| w.synced) {
-            for ev in events.iter().filter(|ev| w.wants(ev)) {
-                batches.entry(*key).or_default().push(w.deliver(ev, store));
+        for ev in events {
+            for key in self.index.candidates(&ev.kv.key) {
+                let w = &self.watchers[&key];
+                if w.synced && w.wants(ev) {
+                    batches.entry(key).or_default().push(w.deliver(ev, store));
+                }
             }
         }
         for (key, events) in batches {
@@ -303,144 +322,33 @@ impl WatchHub {
         }
     }
 
-    /// Catches up unsynced watchers from history: at most `max_watchers_per_sync` watchers and
-    /// `max_revisions_per_sync` revisions per call. Watchers whose stream outbox is full wait.
-    /// Returns whether unsynced watchers remain (call again, e.g. every 100 ms as etcd does, or
-    /// after the client drained its stream).
-    pub fn sync(&mut self, store: &Store) -> bool {
-        let limit = self.config.max_watchers_per_sync;
-        let after = self.sync_cursor.unwrap_or((StreamId(0), i64::MIN));
-        let mut batch: Vec<WatcherKey> = self
-            .unsynced
-            .range((std::ops::Bound::Excluded(after), std::ops::Bound::Unbounded))
-            .take(limit)
-            .copied()
-            .collect();
-        if batch.len() < limit {
-            let wrap = self.unsynced.iter().take(limit - batch.len());
-            batch.extend(wrap.filter(|k| **k <= after).copied());
-        }
-        self.sync_cursor = batch.last().copied();
-        self.sync_watchers(store, &batch);
-        self.answer_progress_requests(store);
-        !self.unsynced.is_empty()
-    }
-
-    fn sync_watchers(&mut self, store: &Store, batch: &[WatcherKey]) {
-        let current = store.revision();
-        let compacted = store.compact_revision();
-        let mut ready = Vec::new();
-        for key in batch {
-            let s = &self.streams[&key.0];
-            if s.pending_events >= self.config.max_pending_responses {
-                continue;
-            }
-            let w = &self.watchers[key];
-            if w.next_rev < compacted {
-                self.cancel_compacted(*key, compacted);
-            } else {
-                ready.push(*key);
-            }
-        }
-        let Some(from) = ready.iter().map(|k| self.watchers[k].next_rev).min() else {
-            return;
-        };
-        let to = current.min(from.saturating_add(self.config.max_revisions_per_sync - 1));
-        let mut batches: BTreeMap<WatcherKey, Vec<Event>> = BTreeMap::new();
-        for ev in store.changes_between(from, to) {
-            for key in &ready {
-                let w = &self.watchers[key];
-                if w.wants(&ev) {
-                    batches.entry(*key).or_default().push(w.deliver(&ev, store));
-                }
-            }
-        }
-        for key in ready {
-            let w = self.watchers.get_mut(&key).expect("ready watcher exists");
-            if w.next_rev <= to {
-                if let Some(events) = batches.remove(&key) {
-                    let s = self
-                        .streams
-                        .get_mut(&key.0)
-                        .expect("watcher's stream exists");
-                    if s.pending_events >= self.config.max_pending_responses {
-                        continue; // another watcher of this pass filled the stream: retry later
-                    }
-                    w.had_events = true;
-                    push_events(s, w, key.1, current, events);
-                }
-                w.next_rev = to + 1;
-            }
-            if w.next_rev > current {
-                w.synced = true;
-                self.unsynced.remove(&key);
-            }
-        }
-    }
-
-    fn cancel_compacted(&mut self, key: WatcherKey, compacted: i64) {
-        self.watchers.remove(&key);
-        self.unsynced.remove(&key);
-        let s = self
-            .streams
-            .get_mut(&key.0)
-            .expect("watcher's stream exists");
-        s.watchers.remove(&key.1);
-        // etcd: header revision 0, no cancel_reason; clients map it to ErrCompacted.
-        push_control(
-            s,
-            WatchResponse {
-                watch_id: key.1,
-                canceled: true,
-                compact_revision: compacted,
-                ..WatchResponse::default()
-            },
-        );
-    }
-
-    fn answer_progress_requests(&mut self, store: &Store) {
-        for (id, s) in self
-            .streams
-            .iter_mut()
-            .filter(|(_, s)| s.progress_requested)
-        {
-            if s.watchers
-                .iter()
-                .all(|w| !self.unsynced.contains(&(*id, *w)))
-            {
-                s.progress_requested = false;
-                push_control(
-                    s,
-                    WatchResponse {
-                        header: ResponseHeader::at(store.revision()),
-                        watch_id: -1,
-                        ..WatchResponse::default()
-                    },
-                );
-            }
-        }
-    }
-
     /// A progress interval passed (etcd: `--experimental-watch-progress-notify-interval`,
     /// 10 min): every synced watcher with `progress_notify` that got no events since the last
-    /// tick receives an empty response at the current revision.
+    /// tick receives an empty response at the current revision. As in etcd, the notification is
+    /// dropped when its stream's outbox is full, and (etcd #20221, fixed upstream by #20229)
+    /// watchers whose start revision is still ahead get none: its revision would be below it.
     pub fn progress_tick(&mut self, store: &Store) {
+        let current = store.revision();
         for ((stream, id), w) in &mut self.watchers {
-            if w.progress_notify && w.synced && !w.had_events {
-                let s = self
-                    .streams
-                    .get_mut(stream)
-                    .expect("watcher's stream exists");
-                push_control(
-                    s,
-                    WatchResponse {
-                        header: ResponseHeader::at(store.revision()),
-                        watch_id: *id,
-                        ..WatchResponse::default()
-                    },
-                );
-            }
+            let due = w.progress_notify && w.synced && !w.had_events && w.next_rev <= current + 1;
             w.had_events = false;
+            let s = self
+                .streams
+                .get_mut(stream)
+                .expect("watcher's stream exists");
+            if due && s.pending_events < self.config.max_pending_responses {
+                let response = WatchResponse {
+                    header: ResponseHeader::at(current),
+                    watch_id: *id,
+                    ..WatchResponse::default()
+                };
+                s.pending_events += 1;
+                s.outbox.push_back(Pending {
+                    response,
+                    counted: true,
+                    fragmentable: false,
+                });
+            }
         }
     }
 

@@ -423,3 +423,120 @@ fn catching_up_many_watchers_of_one_stream_respects_the_outbox_bound() {
     );
     assert_eq!(f.hub.watcher_counts(), (10, 0));
 }
+
+#[test]
+fn no_progress_for_a_watcher_whose_start_is_still_ahead() {
+    // etcd #20221: the notification's revision would be below the requested start.
+    let mut f = Fixture::new(WatchConfig::default());
+    f.watch(WatchCreateRequest {
+        progress_notify: true,
+        ..watch_key("k", 4)
+    })
+    .unwrap();
+    f.drain();
+    f.hub.progress_tick(&f.store); // store at 1, start at 4
+    assert!(f.drain().is_empty());
+    f.put("x", "1");
+    f.put("x", "2"); // store at 3: the next revision is the start
+    f.hub.progress_tick(&f.store);
+    let got = f.drain();
+    assert_eq!((got.len(), got[0].header.revision), (1, 3));
+}
+
+#[test]
+fn a_compacted_watch_id_stays_registered_until_the_client_cancels_it() {
+    let mut f = Fixture::new(WatchConfig::default());
+    f.put("k", "1"); // 2
+    f.put("k", "2"); // 3
+    f.store.compact(3).unwrap();
+    f.watch(WatchCreateRequest {
+        watch_id: 1,
+        ..watch_key("k", 2)
+    })
+    .unwrap();
+    let got = f.drain();
+    assert!(got[1].canceled && got[1].compact_revision == 3);
+    let dup = f.watch(WatchCreateRequest {
+        watch_id: 1,
+        ..watch_key("k", 0)
+    });
+    assert_eq!(
+        dup,
+        Err(WatchError::DuplicateId),
+        "etcd keeps the ID until canceled"
+    );
+    assert_eq!(f.watch(watch_key("a", 0)), Ok(0));
+    assert_eq!(
+        f.watch(watch_key("b", 0)),
+        Ok(2),
+        "auto IDs skip the registered one"
+    );
+    f.drain();
+    assert_eq!(
+        f.hub.cancel(&f.store, f.stream, 1),
+        Ok(()),
+        "clientv3 cancels it"
+    );
+    let got = f.drain();
+    assert_eq!((got.len(), got[0].watch_id, got[0].canceled), (1, 1, true));
+    assert_eq!(
+        f.watch(WatchCreateRequest {
+            watch_id: 1,
+            ..watch_key("k", 0)
+        }),
+        Ok(1)
+    );
+}
+
+#[test]
+fn a_victim_near_the_present_does_not_wait_behind_a_long_replay() {
+    let config = WatchConfig {
+        max_revisions_per_sync: 10,
+        max_pending_responses: 1,
+        ..WatchConfig::default()
+    };
+    let mut f = Fixture::new(config);
+    let mut other = f.hub.open_stream();
+    std::mem::swap(&mut f.stream, &mut other);
+    f.watch(watch_key("v", 0)).unwrap(); // on its own stream
+    std::mem::swap(&mut f.stream, &mut other);
+    for i in 0..100 {
+        f.put("old", &i.to_string()); // 2..=101
+    }
+    f.put("v", "1"); // 102: queued for the victim-to-be
+    f.put("v", "2"); // 103: its stream is full: a victim at 103
+    f.watch(watch_key("old", 2)).unwrap(); // a laggard 100 revisions behind
+    while f.hub.poll(other).is_some() {} // the victim's client reads
+    f.drain(); // and so does the laggard's: both are ready in the same pass
+    f.hub.sync(&f.store);
+    let got: Vec<_> = std::iter::from_fn(|| f.hub.poll(other)).collect();
+    assert_eq!(got.len(), 1, "caught up in the first pass");
+    assert_eq!(got[0].events[0].kv.mod_revision, 103);
+    assert_eq!(
+        f.hub.watcher_counts(),
+        (2, 1),
+        "only the laggard is still catching up"
+    );
+}
+
+#[test]
+fn progress_notifications_do_not_pile_up_for_a_client_that_does_not_read() {
+    let config = WatchConfig {
+        max_pending_responses: 2,
+        ..WatchConfig::default()
+    };
+    let mut f = Fixture::new(config);
+    f.watch(WatchCreateRequest {
+        progress_notify: true,
+        ..watch_key("k", 0)
+    })
+    .unwrap();
+    for _ in 0..10 {
+        f.hub.progress_tick(&f.store);
+    }
+    assert_eq!(
+        f.drain().len(),
+        1 + 2,
+        "the created response and two notifications"
+    );
+}
