@@ -88,6 +88,12 @@ impl KeyIndex {
         !self.current().revs.is_empty()
     }
 
+    fn current_mut(&mut self) -> &mut Generation {
+        self.generations
+            .last_mut()
+            .expect("a key index always has a generation")
+    }
+
     fn current(&self) -> &Generation {
         self.generations
             .last()
@@ -97,10 +103,7 @@ impl KeyIndex {
     /// Records a put at `rev`; a put on a deleted (or new) key starts a generation.
     pub fn put(&mut self, rev: Revision) {
         self.assert_after(rev);
-        let g = self
-            .generations
-            .last_mut()
-            .expect("a key index always has a generation");
+        let g = self.current_mut();
         if g.revs.is_empty() {
             g.created = rev.main;
         }
@@ -117,11 +120,7 @@ impl KeyIndex {
             "tombstone of a key that does not exist at {rev}"
         );
         self.assert_after(rev);
-        self.generations
-            .last_mut()
-            .expect("a key index always has a generation")
-            .revs
-            .push(rev);
+        self.current_mut().revs.push(rev);
         self.generations.push(Generation::default());
     }
 
@@ -131,10 +130,7 @@ impl KeyIndex {
     /// a tombstone: compaction keeps a tombstone at exactly the compaction revision.
     pub fn restore(&mut self, rev: Revision, create_revision: i64, tombstone: bool) {
         self.assert_after(rev);
-        let g = self
-            .generations
-            .last_mut()
-            .expect("a key index always has a generation");
+        let g = self.current_mut();
         if g.revs.is_empty() {
             g.created = if tombstone { 0 } else { create_revision };
         }
