@@ -45,100 +45,103 @@ fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
-/// Runs one step, printing what it does and how long it took.
-fn step(progress: &mut Progress, title: &str, mut cmd: Command) -> Result<(), String> {
-    progress.n += 1;
-    println!("\n==> [{}/{}] {title}", progress.n, progress.total);
-    let start = Instant::now();
-    let status = cmd
-        .status()
-        .map_err(|e| format!("{title}: could not start {:?}: {e}", cmd.get_program()))?;
-    let secs = start.elapsed().as_secs_f64();
-    if !status.success() {
-        return Err(format!("{title} failed after {secs:.1}s ({status})"));
+/// A cargo invocation: `cargo <args>` with extra environment variables.
+fn cargo_step(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Command {
+    let mut cmd = cargo();
+    cmd.args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
     }
-    println!(
-        "==> [{}/{}] {title}: ok ({secs:.1}s)",
-        progress.n, progress.total
-    );
-    progress.done.push((title.to_owned(), secs));
-    Ok(())
+    cmd
 }
 
-struct Progress {
-    n: usize,
-    total: usize,
-    done: Vec<(String, f64)>,
+/// Runs the steps in order, printing what each does and how long it took; stops at the first
+/// failure. Returns each step's duration.
+fn run_steps(steps: Vec<(&str, Command)>) -> Result<Vec<(String, f64)>, String> {
+    let total = steps.len();
+    let mut done = Vec::with_capacity(total);
+    for (n, (title, mut cmd)) in steps.into_iter().enumerate() {
+        println!("\n==> [{}/{total}] {title}", n + 1);
+        let start = Instant::now();
+        let status = cmd
+            .status()
+            .map_err(|e| format!("{title}: could not start {:?}: {e}", cmd.get_program()))?;
+        let secs = start.elapsed().as_secs_f64();
+        if !status.success() {
+            return Err(format!("{title} failed after {secs:.1}s ({status})"));
+        }
+        println!("==> [{}/{total}] {title}: ok ({secs:.1}s)", n + 1);
+        done.push((title.to_owned(), secs));
+    }
+    Ok(done)
 }
 
 fn test() -> Result<(), String> {
     let start = Instant::now();
-    let mut p = Progress {
-        n: 0,
-        total: 5,
-        done: Vec::new(),
-    };
-
     println!("==> checking tools");
     tools::ensure_wasm_target()?;
     let etcd = tools::ensure_etcd(on_ci())?;
-
-    let mut fmt = cargo();
-    fmt.args(["fmt", "--all", "--", "--check"]);
-    step(&mut p, "cargo fmt --check", fmt)?;
-
-    let mut clippy = cargo();
-    clippy.args([
-        "clippy",
-        "--workspace",
-        "--all-targets",
-        "--locked",
-        "--",
-        "-D",
-        "warnings",
-    ]);
-    step(&mut p, "cargo clippy (warnings are errors)", clippy)?;
-
-    let mut tests = cargo();
-    tests.args(["test", "--workspace", "--locked"]);
-    if let Some(path) = &etcd {
-        // The scenario runner compares the core with this etcd and must not skip it.
-        tests
-            .env("ORRERY_ETCD", path)
-            .env("ORRERY_REQUIRE_ETCD", "1");
-    }
-    step(
-        &mut p,
-        "cargo test --workspace (unit, model, scenarios vs etcd)",
-        tests,
-    )?;
-
-    let mut doc = cargo();
-    doc.args(["doc", "--workspace", "--no-deps", "--locked"])
-        .env("RUSTDOCFLAGS", "-D warnings");
-    step(&mut p, "cargo doc (broken links are errors)", doc)?;
-
-    let mut wasm = cargo();
-    wasm.args([
-        "build",
-        "--locked",
-        "-p",
-        "orrery-core",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]);
-    step(
-        &mut p,
-        "orrery-core builds for wasm32-unknown-unknown",
-        wasm,
-    )?;
-
+    // The scenario runner compares the core with this etcd and must not skip it.
+    let etcd_env: Vec<(&str, &std::ffi::OsStr)> = match &etcd {
+        Some(path) => vec![
+            ("ORRERY_ETCD", path.as_os_str()),
+            ("ORRERY_REQUIRE_ETCD", "1".as_ref()),
+        ],
+        None => vec![],
+    };
+    let steps = vec![
+        (
+            "cargo fmt --check",
+            cargo_step(&["fmt", "--all", "--", "--check"], &[]),
+        ),
+        (
+            "cargo clippy (warnings are errors)",
+            cargo_step(
+                &[
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--locked",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+                &[],
+            ),
+        ),
+        (
+            "cargo test --workspace (unit, model, scenarios vs etcd)",
+            cargo_step(&["test", "--workspace", "--locked"], &etcd_env),
+        ),
+        (
+            "cargo doc (broken links are errors)",
+            cargo_step(
+                &["doc", "--workspace", "--no-deps", "--locked"],
+                &[("RUSTDOCFLAGS", "-D warnings".as_ref())],
+            ),
+        ),
+        (
+            "orrery-core builds for wasm32-unknown-unknown",
+            cargo_step(
+                &[
+                    "build",
+                    "--locked",
+                    "-p",
+                    "orrery-core",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                ],
+                &[],
+            ),
+        ),
+    ];
+    let done = run_steps(steps)?;
     println!(
         "\n==> all {} steps passed in {:.1}s",
-        p.total,
+        done.len(),
         start.elapsed().as_secs_f64()
     );
-    for (title, secs) in &p.done {
+    for (title, secs) in &done {
         println!("    {secs:>7.1}s  {title}");
     }
     if etcd.is_none() {

@@ -54,15 +54,6 @@ impl KeyRange {
         }
     }
 
-    /// The `range_end` this range encodes to (empty for a single key, `"\0"` for from-key).
-    pub fn range_end(&self) -> Bytes {
-        match self {
-            Self::Single(_) => Bytes::new(),
-            Self::FromKey(_) => Bytes::from_static(&[0]),
-            Self::Range(_, end) => end.clone(),
-        }
-    }
-
     /// Whether `key` is in the range.
     pub fn contains(&self, key: &[u8]) -> bool {
         match self {
@@ -91,31 +82,6 @@ impl KeyRange {
                 Bound::Excluded(end.as_ref()),
             ),
         })
-    }
-
-    /// Whether the two ranges share at least one key.
-    pub fn overlaps(&self, other: &Self) -> bool {
-        if self.is_empty() || other.is_empty() {
-            return false;
-        }
-        // [a, b) and [c, d) overlap iff a < d and c < b (with unbounded ends as +infinity).
-        let (a, b) = self.half_open();
-        let (c, d) = other.half_open();
-        let before =
-            |x: &[u8], end: &Option<Vec<u8>>| end.as_ref().is_none_or(|e| x < e.as_slice());
-        before(a, &d) && before(c, &b)
-    }
-
-    fn half_open(&self) -> (&[u8], Option<Vec<u8>>) {
-        match self {
-            Self::Single(k) => {
-                let mut end = k.to_vec();
-                end.push(0);
-                (k.as_ref(), Some(end))
-            }
-            Self::FromKey(k) => (k.as_ref(), None),
-            Self::Range(s, e) => (s.as_ref(), Some(e.to_vec())),
-        }
     }
 }
 
@@ -172,16 +138,5 @@ mod tests {
         let r = KeyRange::new(b("b"), b("a"));
         assert!(r.is_empty() && r.bounds().is_none() && !r.contains(b"b"));
         assert!(KeyRange::new(b("a"), b("a")).is_empty());
-    }
-
-    #[test]
-    fn overlap() {
-        let ab = KeyRange::new(b("a"), b("c"));
-        assert!(ab.overlaps(&KeyRange::Single(b("b"))));
-        assert!(!ab.overlaps(&KeyRange::Single(b("c"))));
-        assert!(ab.overlaps(&KeyRange::FromKey(b("bz"))));
-        assert!(!ab.overlaps(&KeyRange::FromKey(b("c"))));
-        assert!(KeyRange::Single(b("x")).overlaps(&KeyRange::Single(b("x"))));
-        assert!(!KeyRange::Single(b("x")).overlaps(&KeyRange::Single(b("x\0"))));
     }
 }

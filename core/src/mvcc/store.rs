@@ -270,11 +270,6 @@ impl WriteTxn<'_> {
         Revision::new(self.write_revision(), self.changes.len() as i64)
     }
 
-    /// The store, including this transaction's changes so far.
-    pub fn store(&self) -> &Store {
-        self.store
-    }
-
     /// Reads a range, seeing this transaction's own changes.
     pub fn range(&self, range: &KeyRange, opts: ReadOptions) -> Result<ReadResult, RangeError> {
         self.store.range_at(range, opts, self.revision())

@@ -35,18 +35,6 @@ pub enum Request {
     LeaseCheckpoint(LeaseCheckpointRequest),
 }
 
-impl Request {
-    /// Whether applying this request can change the replicated state (a read-only `Txn` and a
-    /// `Range` cannot, so they need no Raft entry).
-    pub fn is_write(&self) -> bool {
-        match self {
-            Self::Range(_) => false,
-            Self::Txn(t) => !t.is_read_only(),
-            _ => true,
-        }
-    }
-}
-
 /// Sort direction of a range (etcd `RangeRequest.SortOrder`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SortOrder {

@@ -35,7 +35,7 @@ mod watcher;
 pub use watcher::WatchCreateRequest;
 
 use crate::error::WatchError;
-use crate::mvcc::{Event, KeyRange, Store};
+use crate::mvcc::{Event, Store};
 use crate::request::ResponseHeader;
 use index::WatcherIndex;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -300,7 +300,7 @@ impl WatchHub {
             for key in self.index.candidates(&ev.kv.key) {
                 let w = &self.watchers[&key];
                 if w.synced && w.wants(ev) {
-                    batches.entry(key).or_default().push(w.deliver(ev, store));
+                    batches.entry(key).or_default().push(ev.clone());
                 }
             }
         }
@@ -318,6 +318,7 @@ impl WatchHub {
                 continue;
             }
             w.had_events = true;
+            let events = events.into_iter().map(|ev| w.deliver(ev, store)).collect();
             push_events(s, w, key.1, rev, events);
         }
     }
@@ -388,11 +389,6 @@ impl WatchHub {
             self.unsynced.insert(*key);
         }
         self.sync(store);
-    }
-
-    /// The key range of a watcher, if it exists (for hosts that show watchers).
-    pub fn watched_range(&self, stream: StreamId, watch_id: i64) -> Option<&KeyRange> {
-        self.watchers.get(&(stream, watch_id)).map(|w| &w.range)
     }
 }
 

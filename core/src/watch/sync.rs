@@ -67,7 +67,8 @@ impl WatchHub {
     }
 
     /// Delivers the history `[from, to]` to `keys` (each from its own next revision); those
-    /// that reach the current revision become synced.
+    /// that reach the current revision become synced. Previous key-values are looked up only
+    /// for responses that are actually queued.
     fn catch_up(&mut self, store: &Store, keys: &[WatcherKey], from: i64, to: i64) {
         let current = store.revision();
         let mut batches: BTreeMap<WatcherKey, Vec<Event>> = BTreeMap::new();
@@ -75,7 +76,7 @@ impl WatchHub {
             for key in keys {
                 let w = &self.watchers[key];
                 if w.wants(&ev) {
-                    batches.entry(*key).or_default().push(w.deliver(&ev, store));
+                    batches.entry(*key).or_default().push(ev.clone());
                 }
             }
         }
@@ -91,6 +92,7 @@ impl WatchHub {
                         continue; // another watcher of this pass filled the stream: retry later
                     }
                     w.had_events = true;
+                    let events = events.into_iter().map(|ev| w.deliver(ev, store)).collect();
                     push_events(s, w, key.1, current, events);
                 }
                 w.next_rev = to + 1;

@@ -1,5 +1,5 @@
 use super::*;
-use crate::mvcc::EventType;
+use crate::mvcc::{EventType, KeyRange};
 use bytes::Bytes;
 
 /// A store and a hub, with helpers that write and notify like apply does.

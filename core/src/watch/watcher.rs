@@ -84,8 +84,7 @@ impl Watcher {
     /// The event as this watcher receives it: with its previous key-value when asked for,
     /// read from history at the revision before the event (absent for a creation or when
     /// compaction removed it).
-    pub(crate) fn deliver(&self, event: &Event, store: &Store) -> Event {
-        let mut ev = event.clone();
+    pub(crate) fn deliver(&self, mut ev: Event, store: &Store) -> Event {
         if self.prev_kv && !ev.is_create() {
             ev.prev_kv = store.get(&ev.kv.key, ev.kv.mod_revision - 1).cloned();
         }
