@@ -26,12 +26,16 @@
 #![warn(unreachable_pub)]
 
 pub mod apply;
+pub mod cluster;
 pub mod error;
 pub mod lease;
 pub mod mvcc;
 pub mod request;
+pub mod server;
+pub mod sim;
 pub mod snapshot;
 pub mod watch;
+pub mod wire;
 
 pub use apply::{Config, StateMachine};
 pub use error::{EtcdError, GrpcCode};

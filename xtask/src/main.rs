@@ -14,13 +14,26 @@ usage: cargo xtask <command>
 
 commands:
   test    formatting, clippy, every test of the workspace (including the scenarios
-          compared with a real etcd 3.4), and the wasm32 build of orrery-core
+          compared with a real etcd 3.4), a bounded simulation swarm, and the same
+          simulated run natively and in wasm32 under Node (equal trace hashes)
+  sim     --seed S [--members N] [--ms T] [--trace]
+          one simulated run with the default fault schedule; the last line is
+          `trace-hash: <hex>`
+  swarm   --seeds N [--first-seed S] [--members N] [--ms T]
+          N runs with randomized faults and workloads; prints a replay command per
+          failing seed and ends with `swarm: seeds=N violations=V events=E events_per_sec=R`
   help    this text";
+
+/// Seeds the test command's bounded swarm runs (about 15 s on two cores).
+const TEST_SWARM_SEEDS: &str = "300";
+/// The run replayed in wasm32 and compared with the native hash.
+const DETERMINISM_RUN: (&str, &str, &str) = ("7", "3", "10000");
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some(cmd @ ("sim" | "swarm")) => simulate(cmd, &args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
             Ok(())
@@ -55,12 +68,49 @@ fn cargo_step(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Command {
     cmd
 }
 
+/// The simulator's command line, built with optimizations (`core/examples/sim.rs`).
+fn sim_command(args: &[&str]) -> Command {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "--quiet",
+        "--locked",
+        "-p",
+        "orrery-core",
+        "--example",
+        "sim",
+        "--",
+    ]);
+    cmd.args(args);
+    cmd
+}
+
+fn simulate(command: &str, args: &[String]) -> Result<(), String> {
+    let sub = if command == "sim" { "run" } else { "swarm" };
+    let mut all = vec![sub];
+    all.extend(args.iter().map(String::as_str));
+    let status = sim_command(&all)
+        .status()
+        .map_err(|e| format!("could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{command} reported failures ({status})"))
+    }
+}
+
 /// Runs the steps in order, printing what each does and how long it took; stops at the first
-/// failure. Returns each step's duration.
-fn run_steps(steps: Vec<(&str, Command)>) -> Result<Vec<(String, f64)>, String> {
-    let total = steps.len();
-    let mut done = Vec::with_capacity(total);
+/// failure. Returns each step's duration. `first` and `total` number the steps when a run is
+/// split into several groups.
+fn run_steps(
+    steps: Vec<(&str, Command)>,
+    first: usize,
+    total: usize,
+) -> Result<Vec<(String, f64)>, String> {
+    let mut done = Vec::with_capacity(steps.len());
     for (n, (title, mut cmd)) in steps.into_iter().enumerate() {
+        let n = n + first - 1;
         println!("\n==> [{}/{total}] {title}", n + 1);
         let start = Instant::now();
         let status = cmd
@@ -81,6 +131,7 @@ fn test() -> Result<(), String> {
     println!("==> checking tools");
     tools::ensure_wasm_target()?;
     let etcd = tools::ensure_etcd(on_ci())?;
+    let runner = tools::ensure_wasm_bindgen_test_runner(on_ci())?;
     // The scenario runner compares the core with this etcd and must not skip it.
     let etcd_env: Vec<(&str, &std::ffi::OsStr)> = match &etcd {
         Some(path) => vec![
@@ -134,8 +185,14 @@ fn test() -> Result<(), String> {
                 &[],
             ),
         ),
+        (
+            "bounded swarm (randomized faults, every checker)",
+            sim_command(&["swarm", "--seeds", TEST_SWARM_SEEDS]),
+        ),
     ];
-    let done = run_steps(steps)?;
+    let total = steps.len() + 2;
+    let mut done = run_steps(steps, 1, total)?;
+    done.extend(determinism(runner.as_deref(), done.len() + 1, total)?);
     println!(
         "\n==> all {} steps passed in {:.1}s",
         done.len(),
@@ -144,8 +201,71 @@ fn test() -> Result<(), String> {
     for (title, secs) in &done {
         println!("    {secs:>7.1}s  {title}");
     }
+    if runner.is_none() {
+        println!(
+            "    note: wasm-bindgen-test-runner or node was missing: the wasm replay was skipped"
+        );
+    }
     if etcd.is_none() {
         println!("    note: etcd was not available, so the scenarios were not compared with it");
     }
     Ok(())
+}
+
+/// Runs one seed natively, then the same seed in wasm32 under Node: the hashes must match.
+fn determinism(
+    runner: Option<&std::path::Path>,
+    first: usize,
+    total: usize,
+) -> Result<Vec<(String, f64)>, String> {
+    let (seed, members, ms) = DETERMINISM_RUN;
+    let title = "native run for the wasm comparison";
+    println!("\n==> [{first}/{total}] {title}");
+    let start = Instant::now();
+    let out = sim_command(&["run", "--seed", seed, "--members", members, "--ms", ms])
+        .output()
+        .map_err(|e| format!("{title}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let hash = stdout
+        .lines()
+        .last()
+        .and_then(|l| l.strip_prefix("trace-hash: "))
+        .ok_or_else(|| format!("{title}: no trace-hash line in:\n{stdout}"))?
+        .to_owned();
+    if !out.status.success() {
+        return Err(format!("{title} found violations:\n{stdout}"));
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("    native trace-hash: {hash}");
+    println!("==> [{first}/{total}] {title}: ok ({secs:.1}s)");
+    let mut done = vec![(title.to_owned(), secs)];
+    let Some(runner) = runner else {
+        return Ok(done);
+    };
+    let spec = format!("{seed}:{members}:{ms}:{hash}");
+    let steps = vec![(
+        "the same run in wasm32 under Node (equal trace hash)",
+        cargo_step(
+            &[
+                "test",
+                "--release",
+                "--locked",
+                "-p",
+                "orrery-core",
+                "--target",
+                "wasm32-unknown-unknown",
+                "--test",
+                "wasm_determinism",
+            ],
+            &[
+                ("ORRERY_NATIVE_RUN", spec.as_ref()),
+                (
+                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                    runner.as_os_str(),
+                ),
+            ],
+        ),
+    )];
+    done.extend(run_steps(steps, first + 1, total)?);
+    Ok(done)
 }

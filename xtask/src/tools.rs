@@ -1,4 +1,5 @@
-//! Installing the tools the tests need: only from rustup and Debian's packages.
+//! Installing the tools the tests need: from rustup, crates.io (pinned versions) and
+//! Debian's packages.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -52,6 +53,80 @@ pub fn ensure_etcd(required: bool) -> Result<Option<PathBuf>, String> {
     }
     println!("    etcd: WARNING: {why}; the scenarios will not be compared with etcd");
     Ok(None)
+}
+
+/// The `wasm-bindgen` version in Cargo.lock: the CLI must match it exactly.
+fn locked_wasm_bindgen_version() -> Result<String, String> {
+    let lock = std::fs::read_to_string("Cargo.lock").map_err(|e| format!("Cargo.lock: {e}"))?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == "name = \"wasm-bindgen\"" {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_owned());
+            }
+        }
+    }
+    Err("Cargo.lock has no wasm-bindgen package".into())
+}
+
+/// Finds (or installs with `cargo install`, unlocked, at the exact version) the
+/// `wasm-bindgen-test-runner` that runs wasm32 tests under Node. Node itself must be on
+/// `PATH` (Debian's `nodejs` is installed with apt-get when root). Returns `None` only outside
+/// CI when either cannot be had.
+pub fn ensure_wasm_bindgen_test_runner(required: bool) -> Result<Option<PathBuf>, String> {
+    let version = locked_wasm_bindgen_version()?;
+    if !on_path("node") && is_root() && on_path("apt-get") {
+        println!("    node: installing Debian's nodejs with apt-get");
+        run(Command::new("apt-get")
+            .args(["install", "-y", "-qq", "nodejs"])
+            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+    }
+    if !on_path("node") {
+        let why = "node is not installed (needed to run the wasm32 tests)";
+        if required {
+            return Err(why.into());
+        }
+        println!("    node: WARNING: {why}; the wasm replay is skipped");
+        return Ok(None);
+    }
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|h| h.join("bin").join("wasm-bindgen-test-runner"));
+    let candidates = [which("wasm-bindgen-test-runner"), cargo_bin];
+    let matching = |p: &PathBuf| {
+        Command::new(p)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(&version))
+    };
+    if let Some(p) = candidates.iter().flatten().find(|p| matching(p)) {
+        println!("    wasm-bindgen-test-runner {version}: {}", p.display());
+        return Ok(Some(p.clone()));
+    }
+    println!("    wasm-bindgen-test-runner: installing wasm-bindgen-cli {version} (a few minutes)");
+    let installed = run(
+        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())).args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &version,
+        ]),
+    );
+    if let Err(e) = installed {
+        if required {
+            return Err(e);
+        }
+        println!("    wasm-bindgen-test-runner: WARNING: {e}; the wasm replay is skipped");
+        return Ok(None);
+    }
+    candidates
+        .iter()
+        .flatten()
+        .find(|p| matching(p))
+        .cloned()
+        .map(Some)
+        .ok_or_else(|| format!("wasm-bindgen-cli {version} installed but its runner is not found"))
 }
 
 fn find_etcd() -> Option<PathBuf> {

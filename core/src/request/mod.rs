@@ -5,8 +5,11 @@
 //! to the native front end. Bytes fields use [`Bytes`] so that a key or value travels from a
 //! request through the store to responses and watch events without being copied.
 
+mod codec;
 mod response;
 mod validate;
+
+pub use codec::{decode_request, encode_request};
 
 pub use response::*;
 pub use validate::{check_delete, check_put, check_range, check_txn, validate, Limits};

@@ -1,0 +1,48 @@
+//! Deterministic election timeouts for raft 0.7.
+//!
+//! raft 0.7 redraws a follower's or candidate's randomized election timeout from
+//! `thread_rng` whenever it resets (`become_follower`, `become_candidate`,
+//! `become_leader`, including inside `RawNode::new`). A reset always changes the term, the
+//! role or the leader, and happens inside one synchronous call. So after every call into the
+//! `RawNode`, if that fingerprint changed, or the timeout differs from the value set last,
+//! a fresh value from the member's seeded RNG replaces it before any tick can read it.
+//! The range stays raft's `[election, 2 × election)`: a single-value range could not be
+//! overridden, since `set_randomized_election_timeout` asserts the range.
+
+use super::log_store::LogStore;
+use raft::{RawNode, StateRole};
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+
+pub(crate) struct ElectionTimer {
+    rng: ChaCha8Rng,
+    min: usize,
+    max: usize,
+    fingerprint: Option<(u64, StateRole, u64)>,
+    last: usize,
+}
+
+impl ElectionTimer {
+    pub(crate) fn new(rng: ChaCha8Rng, election_ticks: usize) -> Self {
+        Self {
+            rng,
+            min: election_ticks,
+            max: 2 * election_ticks,
+            fingerprint: None,
+            last: 0,
+        }
+    }
+
+    /// Call after every call into the `RawNode`.
+    pub(crate) fn after_call(&mut self, raw: &mut RawNode<LogStore>) {
+        let r = &raw.raft;
+        let fp = (r.term, r.state, r.leader_id);
+        if self.fingerprint != Some(fp) || r.randomized_election_timeout() != self.last {
+            // Drawn as u64: a usize draw consumes the RNG differently on 32-bit wasm.
+            let t = self.rng.gen_range(self.min as u64..self.max as u64) as usize;
+            raw.raft.set_randomized_election_timeout(t);
+            self.fingerprint = Some(fp);
+            self.last = t;
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! The Raft-facing log (etcd `raft/storage.go` `MemoryStorage`): what raft reads back after
+//! the host was told to persist it.
+//!
+//! `entries[0]` is a dummy holding the index and term of the last compacted entry (the
+//! snapshot point or, after log compaction, the entry before the first kept one), so that
+//! `term(first_index - 1)` is always answerable, as Raft's log matching needs.
+
+use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
+use raft::{GetEntriesContext, RaftState, StorageError};
+
+/// The in-memory Raft log, hard state and latest snapshot of one member.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LogStore {
+    hard_state: HardState,
+    conf_state: ConfState,
+    /// `entries[0]` is the dummy; real entries follow with consecutive indexes.
+    entries: Vec<Entry>,
+    /// The latest snapshot, with its data (what a lagging follower is sent).
+    snapshot: Snapshot,
+}
+
+impl LogStore {
+    pub(crate) fn new() -> Self {
+        Self {
+            entries: vec![Entry::default()],
+            ..Self::default()
+        }
+    }
+
+    pub(crate) fn hard_state(&self) -> &HardState {
+        &self.hard_state
+    }
+
+    pub(crate) fn set_hard_state(&mut self, hs: HardState) {
+        self.hard_state = hs;
+    }
+
+    pub(crate) fn set_conf_state(&mut self, cs: ConfState) {
+        self.conf_state = cs;
+    }
+
+    pub(crate) fn latest_snapshot(&self) -> &Snapshot {
+        &self.snapshot
+    }
+
+    fn offset(&self) -> u64 {
+        self.entries[0].index
+    }
+
+    pub(crate) fn first(&self) -> u64 {
+        self.offset() + 1
+    }
+
+    pub(crate) fn last(&self) -> u64 {
+        self.offset() + self.entries.len() as u64 - 1
+    }
+
+    /// Entries `[low, high)` that are still in the log.
+    pub(crate) fn slice(&self, low: u64, high: u64) -> &[Entry] {
+        let low = low.max(self.first());
+        let high = high.min(self.last() + 1);
+        if low >= high {
+            return &[];
+        }
+        let o = self.offset();
+        &self.entries[(low - o) as usize..(high - o) as usize]
+    }
+
+    /// Replaces the whole log with a snapshot (received from the leader, or loaded at restart).
+    pub(crate) fn install_snapshot(&mut self, snapshot: Snapshot) {
+        let meta = snapshot.get_metadata();
+        let dummy = Entry {
+            index: meta.index,
+            term: meta.term,
+            ..Entry::default()
+        };
+        self.entries = vec![dummy];
+        self.conf_state = meta.get_conf_state().clone();
+        self.hard_state.commit = self.hard_state.commit.max(meta.index);
+        self.hard_state.term = self.hard_state.term.max(meta.term);
+        self.snapshot = snapshot;
+    }
+
+    /// Records a snapshot this member took at an applied index, keeping the log.
+    pub(crate) fn set_snapshot(&mut self, snapshot: Snapshot) {
+        assert!(snapshot.get_metadata().index >= self.snapshot.get_metadata().index);
+        self.snapshot = snapshot;
+    }
+
+    /// Drops entries before `index` (they stay reachable through the snapshot).
+    pub(crate) fn compact(&mut self, index: u64) {
+        if index <= self.first() {
+            return;
+        }
+        assert!(
+            index <= self.snapshot.get_metadata().index + 1,
+            "compacting past the snapshot"
+        );
+        let o = self.offset();
+        let keep_from = (index - 1 - o) as usize;
+        self.entries.drain(..keep_from);
+        let dummy = &mut self.entries[0];
+        dummy.data = Default::default();
+        dummy.context = Default::default();
+        dummy.entry_type = Default::default();
+    }
+
+    /// Appends entries, replacing any conflicting suffix (Raft may overwrite an uncommitted
+    /// tail after a leader change).
+    pub(crate) fn append(&mut self, entries: &[Entry]) {
+        let Some(first_new) = entries.first().map(|e| e.index) else {
+            return;
+        };
+        assert!(first_new <= self.last() + 1, "gap in the log");
+        // Entries before our first are already compacted: skip them.
+        let skip = self.first().saturating_sub(first_new) as usize;
+        if skip >= entries.len() {
+            return;
+        }
+        let entries = &entries[skip..];
+        let o = self.offset();
+        self.entries.truncate((entries[0].index - o) as usize);
+        self.entries.extend_from_slice(entries);
+    }
+}
+
+fn unavailable() -> raft::Error {
+    raft::Error::Store(StorageError::Unavailable)
+}
+
+impl raft::Storage for LogStore {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        Ok(RaftState {
+            hard_state: self.hard_state.clone(),
+            conf_state: self.conf_state.clone(),
+        })
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _context: GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        if low <= self.offset() {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > self.last() + 1 {
+            return Err(unavailable());
+        }
+        let mut out = self.slice(low, high).to_vec();
+        raft::util::limit_size(&mut out, max_size.into());
+        Ok(out)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        if idx < self.offset() {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if idx > self.last() {
+            return Err(unavailable());
+        }
+        Ok(self.entries[(idx - self.offset()) as usize].term)
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(self.first())
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.last())
+    }
+
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        if self.snapshot.get_metadata().index < request_index {
+            return Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            ));
+        }
+        Ok(self.snapshot.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use raft::Storage;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        Entry {
+            index,
+            term,
+            ..Entry::default()
+        }
+    }
+
+    #[test]
+    fn append_overwrites_a_conflicting_tail_and_compaction_keeps_the_dummy_term() {
+        let mut log = LogStore::new();
+        log.append(&[entry(1, 1), entry(2, 1), entry(3, 1)]);
+        log.append(&[entry(3, 2), entry(4, 2)]);
+        assert_eq!(log.last(), 4);
+        assert_eq!(log.term(3), Ok(2));
+        let mut snap = Snapshot::default();
+        snap.mut_metadata().index = 3;
+        snap.mut_metadata().term = 2;
+        log.set_snapshot(snap);
+        log.compact(3);
+        assert_eq!(log.first(), 3);
+        assert_eq!(log.term(2), Ok(1), "the dummy keeps the term of index 2");
+        assert!(log.term(1).is_err());
+        assert_eq!(log.slice(1, 10).len(), 2);
+    }
+}

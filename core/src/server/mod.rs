@@ -1,0 +1,710 @@
+//! One etcd member (etcd `etcdserver`): a Raft node, the state machine it applies to, and
+//! the bookkeeping etcd's server does around them, as a sans-IO state machine.
+//!
+//! ```text
+//!            Input::Tick / Message / Client / Persisted / SnapshotSent / Unreachable
+//!                                     │
+//!   Server::handle(now_ms, input) ────┤──> raft::RawNode ── Ready ──> apply entries ──> StateMachine
+//!                                     │
+//!   Server::poll_output() <── Output::Send / Persist / SaveSnapshot / Response / Watch / Notice
+//! ```
+//!
+//! The host owns time (it passes `now_ms` and ticks every [`ServerConfig::tick_ms`]), the
+//! network (it carries [`Output::Send`] to the peer's [`Input::Message`]) and the disk (it
+//! makes [`Output::Persist`] durable, then answers [`Input::Persisted`]). The native node and
+//! the simulator are two such hosts. Given the same seed and the same inputs at the same
+//! times, a server produces the same outputs on every platform: raft 0.7's election timeouts,
+//! drawn from `thread_rng`, are overridden from the server's seeded RNG after every call
+//! into Raft (see `election_timer.rs`).
+
+mod apply_entries;
+mod client;
+mod election_timer;
+mod entry;
+mod forward;
+mod io;
+mod leader;
+mod log_store;
+mod peer;
+mod proposals;
+mod reads;
+#[cfg(test)]
+mod tests;
+
+pub use io::*;
+pub use peer::PeerMessage;
+pub use raft::eraftpb as raftpb;
+pub use raft::StateRole;
+
+use crate::apply::{self, StateMachine};
+use crate::cluster::{Member, Membership};
+use crate::lease::IdGenerator;
+use crate::request::ResponseHeader;
+use crate::watch::StreamId;
+use election_timer::ElectionTimer;
+use log_store::LogStore;
+use raft::eraftpb::{ConfState, Entry, HardState, Message, Snapshot};
+use raft::RawNode;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeSet, VecDeque};
+
+/// Settings of one member (etcd's flags in brackets).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// This member's ID (never 0).
+    pub id: u64,
+    /// The cluster's ID (in every response header).
+    pub cluster_id: u64,
+    /// This member's name, published to the cluster once it runs (`--name`).
+    pub name: String,
+    /// URLs clients reach this member on, published with the name.
+    pub client_urls: Vec<String>,
+    /// Milliseconds between [`Input::Tick`]s (`--heartbeat-interval`, 100).
+    pub tick_ms: u64,
+    /// Ticks without a leader before a follower campaigns (`--election-timeout` / tick, 10).
+    pub election_ticks: usize,
+    /// Ticks between a leader's heartbeats (1).
+    pub heartbeat_ticks: usize,
+    /// Pre-vote: a member that cannot win does not disturb the cluster (`--pre-vote`).
+    pub pre_vote: bool,
+    /// A leader that loses contact with a quorum steps down.
+    pub check_quorum: bool,
+    /// Applied entries between snapshots (`--snapshot-count`, 100 000 in etcd 3.4).
+    pub snapshot_count: u64,
+    /// Entries kept in the log behind a snapshot for slow followers (etcd: 5 000).
+    pub snapshot_catchup_entries: u64,
+    /// How long a request may wait for a leader, a commit or a read index before it fails
+    /// (etcd: 5 s + 2 × election timeout).
+    pub request_timeout_ms: u64,
+    /// Milliseconds between watch progress notifications (etcd: 10 minutes).
+    pub watch_progress_notify_ms: u64,
+    /// Largest append message, in bytes (etcd: 1 MiB).
+    pub max_size_per_msg: u64,
+    /// Append messages in flight per follower (etcd: 4096; smaller keeps memory bounded).
+    pub max_inflight_msgs: usize,
+    /// The state machine's settings.
+    pub state_machine: apply::Config,
+}
+
+impl ServerConfig {
+    /// etcd 3.4's defaults for a member `id`.
+    pub fn new(id: u64, cluster_id: u64, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            cluster_id,
+            name: name.into(),
+            client_urls: Vec::new(),
+            tick_ms: 100,
+            election_ticks: 10,
+            heartbeat_ticks: 1,
+            pre_vote: true,
+            check_quorum: true,
+            snapshot_count: 100_000,
+            snapshot_catchup_entries: 5_000,
+            request_timeout_ms: 7_000,
+            watch_progress_notify_ms: 600_000,
+            max_size_per_msg: 1024 * 1024,
+            max_inflight_msgs: 256,
+            state_machine: apply::Config::default(),
+        }
+    }
+
+    /// The election timeout in milliseconds.
+    pub fn election_ms(&self) -> u64 {
+        self.election_ticks as u64 * self.tick_ms
+    }
+
+    fn raft_config(&self, applied: u64) -> raft::Config {
+        raft::Config {
+            id: self.id,
+            election_tick: self.election_ticks,
+            heartbeat_tick: self.heartbeat_ticks,
+            applied,
+            max_size_per_msg: self.max_size_per_msg,
+            max_inflight_msgs: self.max_inflight_msgs,
+            check_quorum: self.check_quorum,
+            pre_vote: self.pre_vote,
+            read_only_option: raft::ReadOnlyOption::Safe,
+            ..raft::Config::default()
+        }
+    }
+}
+
+/// What survives a crash: written by [`Output::Persist`] and [`Output::SaveSnapshot`], read
+/// back by [`Server::restart`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DurableState {
+    /// The last persisted hard state.
+    pub hard_state: HardState,
+    /// The newest saved snapshot (every member has one from bootstrap or from the leader).
+    pub snapshot: Snapshot,
+    /// Persisted entries; those at or below the snapshot's index are ignored.
+    pub entries: Vec<Entry>,
+}
+
+/// A read-only view of a member's Raft state, for hosts, UIs and checkers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RaftStatus {
+    /// The member.
+    pub id: u64,
+    /// Its current term.
+    pub term: u64,
+    /// Whom it voted for in this term (0 = nobody).
+    pub vote: u64,
+    /// Its role.
+    pub role: StateRole,
+    /// The leader it knows (0 = none).
+    pub leader: u64,
+    /// Highest index known committed.
+    pub commit: u64,
+    /// Highest index applied to the state machine.
+    pub applied: u64,
+    /// Last index in its log.
+    pub last_index: u64,
+    /// First index still in its log (earlier ones are only in the snapshot).
+    pub first_index: u64,
+    /// Index of its latest snapshot.
+    pub snapshot_index: u64,
+    /// Voters and learners as Raft sees them.
+    pub voters: Vec<u64>,
+    /// Learners.
+    pub learners: Vec<u64>,
+}
+
+/// One member. See the module documentation.
+pub struct Server {
+    config: ServerConfig,
+    raw: RawNode<LogStore>,
+    timer: ElectionTimer,
+    sm: StateMachine,
+    membership: Membership,
+    applied: u64,
+    now_ms: u64,
+    ids: IdGenerator,
+    outputs: VecDeque<Output>,
+    /// Messages Raft allows only after the ready with this number is durable.
+    held: VecDeque<(u64, Vec<Message>)>,
+    /// The newest [`Output::Persist`] not yet confirmed durable.
+    last_persist_number: Option<u64>,
+    proposals: proposals::Proposals,
+    reads: reads::Reads,
+    forward: forward::Forwards,
+    leader: leader::LeaderState,
+    streams: BTreeSet<StreamId>,
+    next_progress_ms: u64,
+    removed: bool,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("status", &self.status())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Server {
+    /// A member of a new cluster (`--initial-cluster-state new`). Every initial member starts
+    /// from the same snapshot at index 1, term 1 holding `members` as voters; the first
+    /// outputs ask the host to save it.
+    pub fn bootstrap(config: ServerConfig, seed: u64, members: Vec<Member>) -> Self {
+        assert!(
+            members.iter().any(|m| m.id == config.id),
+            "a bootstrapping member must be in the initial cluster"
+        );
+        let membership = Membership::bootstrap(members);
+        let sm = StateMachine::new(config.state_machine);
+        let mut snapshot = Snapshot::default();
+        let meta = snapshot.mut_metadata();
+        meta.index = 1;
+        meta.term = 1;
+        *meta.mut_conf_state() = conf_state_of(&membership);
+        snapshot.data = entry::encode_snapshot_data(&membership, &sm.snapshot()).into();
+        let durable = DurableState {
+            hard_state: HardState {
+                term: 1,
+                commit: 1,
+                ..HardState::default()
+            },
+            snapshot: snapshot.clone(),
+            entries: Vec::new(),
+        };
+        let mut server = Self::restart(config, seed, durable).expect("a fresh bootstrap");
+        server.outputs.push_back(Output::SaveSnapshot(snapshot));
+        server.outputs.push_back(Output::Persist(PersistBatch {
+            number: 0,
+            hard_state: Some(server.raw.store().hard_state().clone()),
+            must_sync: true,
+            ..PersistBatch::default()
+        }));
+        server
+    }
+
+    /// A member added to a running cluster (`--initial-cluster-state existing`): it starts
+    /// empty and receives a snapshot from the leader.
+    pub fn join(config: ServerConfig, seed: u64) -> Self {
+        Self::start(config, seed, LogStore::new(), Membership::default(), None)
+            .expect("an empty member always starts")
+    }
+
+    /// A member starting again from what it persisted.
+    pub fn restart(
+        config: ServerConfig,
+        seed: u64,
+        durable: DurableState,
+    ) -> Result<Self, crate::wire::DecodeError> {
+        let mut store = LogStore::new();
+        let snap_index = durable.snapshot.get_metadata().index;
+        let (membership, sm_bytes) = if snap_index == 0 {
+            (Membership::default(), None)
+        } else {
+            let (m, sm) = entry::decode_snapshot_data(&durable.snapshot.data)?;
+            (m, Some(sm.to_vec()))
+        };
+        if snap_index > 0 {
+            store.install_snapshot(durable.snapshot.clone());
+        }
+        let later: Vec<Entry> = durable
+            .entries
+            .into_iter()
+            .filter(|e| e.index > snap_index)
+            .collect();
+        if later.first().is_some_and(|e| e.index == store.last() + 1) {
+            store.append(&later);
+        }
+        let mut hs = durable.hard_state;
+        hs.commit = hs.commit.clamp(snap_index, store.last());
+        store.set_hard_state(hs);
+        Self::start(config, seed, store, membership, sm_bytes.as_deref())
+    }
+
+    fn start(
+        config: ServerConfig,
+        seed: u64,
+        store: LogStore,
+        membership: Membership,
+        sm_bytes: Option<&[u8]>,
+    ) -> Result<Self, crate::wire::DecodeError> {
+        assert!(config.id != 0, "member ID 0 is reserved");
+        let applied = store.latest_snapshot().get_metadata().index;
+        let mut sm = StateMachine::new(config.state_machine);
+        if let Some(bytes) = sm_bytes {
+            sm.restore(bytes, 0)
+                .map_err(|_| crate::wire::DecodeError::Invalid("state machine snapshot"))?;
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let ids = IdGenerator::new(config.id, rng.gen());
+        let logger = slog::Logger::root(slog::Discard, slog::o!());
+        let raw = RawNode::new(&config.raft_config(applied), store, &logger)
+            .expect("a valid raft configuration");
+        let timer = ElectionTimer::new(rng, config.election_ticks);
+        let mut server = Self {
+            timer,
+            sm,
+            membership,
+            applied,
+            now_ms: 0,
+            ids,
+            outputs: VecDeque::new(),
+            held: VecDeque::new(),
+            last_persist_number: None,
+            proposals: proposals::Proposals::default(),
+            reads: reads::Reads::default(),
+            forward: forward::Forwards::default(),
+            leader: leader::LeaderState::default(),
+            streams: BTreeSet::new(),
+            next_progress_ms: config.watch_progress_notify_ms,
+            removed: false,
+            raw,
+            config,
+        };
+        server.timer.after_call(&mut server.raw);
+        Ok(server)
+    }
+
+    /// Feeds one input at host time `now_ms` (never decreasing). Outputs wait in
+    /// [`Server::poll_output`].
+    pub fn handle(&mut self, now_ms: u64, input: Input) {
+        assert!(now_ms >= self.now_ms, "time went backwards");
+        self.now_ms = now_ms;
+        match input {
+            Input::Tick => self.on_tick(),
+            Input::Message(m) => self.on_peer_message(m),
+            Input::Client { id, request } => self.on_client(id, request),
+            Input::Persisted { number } => self.on_persisted(number),
+            Input::SnapshotSent { to, ok } => {
+                let status = if ok {
+                    raft::SnapshotStatus::Finish
+                } else {
+                    raft::SnapshotStatus::Failure
+                };
+                self.raw.report_snapshot(to, status);
+            }
+            Input::Unreachable { to } => self.raw.report_unreachable(to),
+        }
+        self.timer.after_call(&mut self.raw);
+        self.process_ready();
+        self.after_progress();
+        self.timer.after_call(&mut self.raw);
+    }
+
+    /// The next output, if any. Hosts drain this after every [`Server::handle`].
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
+    }
+
+    /// The applied state machine (read-only).
+    pub fn state_machine(&self) -> &StateMachine {
+        &self.sm
+    }
+
+    /// The applied membership.
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// Whether this member was removed from the cluster.
+    pub fn is_removed(&self) -> bool {
+        self.removed
+    }
+
+    /// Raft's view of this member.
+    pub fn status(&self) -> RaftStatus {
+        let r = &self.raw.raft;
+        let conf = r.prs().conf();
+        let store = self.raw.store();
+        RaftStatus {
+            id: r.id,
+            term: r.term,
+            vote: r.vote,
+            role: r.state,
+            leader: r.leader_id,
+            commit: r.raft_log.committed,
+            applied: self.applied,
+            last_index: r.raft_log.last_index(),
+            first_index: store.first(),
+            snapshot_index: store.latest_snapshot().get_metadata().index,
+            voters: conf
+                .voters()
+                .ids()
+                .iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            learners: conf
+                .learners()
+                .iter()
+                .copied()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// Entries `[low, high)` of this member's log that are still there (persisted or not).
+    pub fn log_entries(&self, low: u64, high: u64) -> Vec<Entry> {
+        let stored = self.raw.store().slice(low, high).to_vec();
+        let next = stored.last().map_or(low, |e| e.index + 1);
+        let mut out = stored;
+        if next < high {
+            // Entries Raft holds that the host has not confirmed yet.
+            if let Ok(more) = self.raw.raft.raft_log.entries(
+                next,
+                u64::MAX,
+                raft::GetEntriesContext::empty(false),
+            ) {
+                out.extend(more.into_iter().filter(|e| e.index < high));
+            }
+        }
+        out
+    }
+
+    /// Applies a request on this member only, bypassing Raft (tests plant divergence).
+    #[cfg(test)]
+    pub(crate) fn apply_locally(&mut self, request: &crate::request::Request) {
+        let _ = self.sm.apply(self.now_ms, request);
+    }
+
+    fn header(&self) -> ResponseHeader {
+        ResponseHeader {
+            cluster_id: self.config.cluster_id,
+            member_id: self.config.id,
+            revision: self.sm.store().revision(),
+            raft_term: self.raw.raft.term,
+        }
+    }
+
+    fn respond(&mut self, id: RequestId, result: Result<ClientResponse, crate::EtcdError>) {
+        self.outputs.push_back(Output::Response { id, result });
+    }
+
+    fn on_peer_message(&mut self, m: PeerMessage) {
+        if m.to != self.config.id || self.removed {
+            return;
+        }
+        match m.body {
+            peer::Body::Raft(msg) => {
+                // Messages from removed or unknown peers, and stale local types, are refused
+                // by Raft; a refusal changes nothing.
+                let _ = self.raw.step(msg);
+            }
+            peer::Body::ForwardRequest { call, op } => self.answer_forwarded(m.from, call, op),
+            peer::Body::ForwardAnswer { call, answer } => self.on_forward_answer(call, answer),
+        }
+    }
+
+    fn on_persisted(&mut self, number: u64) {
+        if self.last_persist_number == Some(number) {
+            self.last_persist_number = None;
+        }
+        self.raw.on_persist_ready(number);
+        self.sync_applied();
+        while self.held.front().is_some_and(|(n, _)| *n <= number) {
+            let (_, msgs) = self.held.pop_front().expect("checked");
+            for m in msgs {
+                self.send(m, false);
+            }
+        }
+    }
+
+    fn send(&mut self, m: Message, before_persist: bool) {
+        self.outputs.push_back(Output::Send {
+            to: m.to,
+            message: PeerMessage::raft(m),
+            before_persist,
+        });
+    }
+
+    /// The Ready loop (see rust-reference §3.1), with asynchronous persistence.
+    fn process_ready(&mut self) {
+        // Each round either makes progress or ends; Raft produces a bounded amount of work.
+        for _ in 0..64 {
+            if !self.raw.has_ready() {
+                return;
+            }
+            let mut rd = self.raw.ready();
+            let number = rd.number();
+            if let Some(ss) = rd.ss() {
+                let (leader, role) = (ss.leader_id, ss.raft_state);
+                self.on_soft_state(leader, role);
+            }
+            let must_sync = rd.must_sync();
+            for m in by_recipient(rd.take_messages()) {
+                self.send(m, must_sync);
+            }
+            let snapshot = if rd.snapshot().is_empty() {
+                None
+            } else {
+                let snap = rd.snapshot().clone();
+                self.install_snapshot(&snap);
+                Some(snap)
+            };
+            let committed = rd.take_committed_entries();
+            self.apply_entries(committed);
+            let entries = rd.take_entries();
+            self.raw.mut_store().append(&entries);
+            let hard_state = rd.hs().cloned();
+            if let Some(hs) = &hard_state {
+                self.raw.mut_store().set_hard_state(hs.clone());
+            }
+            for rs in rd.take_read_states() {
+                self.reads.on_read_state(&rs.request_ctx, rs.index);
+            }
+            let persisted_msgs = by_recipient(rd.take_persisted_messages());
+            let nothing_to_write = snapshot.is_none() && entries.is_empty() && hard_state.is_none();
+            self.raw.advance_append_async(rd);
+            if nothing_to_write {
+                // `on_persist_ready(n)` also confirms every earlier ready, so it may only be
+                // called once no earlier write is still in flight; until then this ready's
+                // messages wait behind the newest write.
+                match self.last_persist_number {
+                    Some(pending) => {
+                        if !persisted_msgs.is_empty() {
+                            self.held.push_back((pending, persisted_msgs));
+                        }
+                    }
+                    None => {
+                        self.raw.on_persist_ready(number);
+                        for m in persisted_msgs {
+                            self.send(m, false);
+                        }
+                    }
+                }
+            } else {
+                self.last_persist_number = Some(number);
+                if !persisted_msgs.is_empty() {
+                    self.held.push_back((number, persisted_msgs));
+                }
+                self.outputs.push_back(Output::Persist(PersistBatch {
+                    number,
+                    snapshot,
+                    entries,
+                    hard_state,
+                    must_sync,
+                }));
+            }
+            self.sync_applied();
+        }
+        debug_assert!(!self.raw.has_ready(), "ready loop bound reached");
+    }
+
+    /// Tells Raft how far this member applied. A snapshot counts as applied only once it
+    /// is durable (raft asserts `applied <= persisted`).
+    fn sync_applied(&mut self) {
+        let log = &self.raw.raft.raft_log;
+        let target = self.applied.min(log.persisted).min(log.committed);
+        if target > log.applied {
+            self.raw.advance_apply_to(target);
+        }
+    }
+
+    fn on_soft_state(&mut self, leader: u64, role: StateRole) {
+        let was_leader = self.leader.is_leader;
+        let changed = leader != self.leader.known_leader;
+        self.leader.known_leader = leader;
+        self.leader.is_leader = role == StateRole::Leader;
+        if self.leader.is_leader && !was_leader {
+            // The no-op of the new term is the last entry now; the lessor is promoted once
+            // it is applied (etcd: "finished applying all entries from the last term").
+            self.leader.term_start_index = self.raw.raft.raft_log.last_index();
+            self.leader.lessor_promoted = false;
+        }
+        if was_leader && !self.leader.is_leader {
+            self.sm.demote();
+            self.leader.lessor_promoted = false;
+        }
+        if changed {
+            if leader != 0 {
+                self.leader.elected_ms = self.now_ms;
+            }
+            let failed = self.reads.leader_changed();
+            for id in failed {
+                self.respond(id, Err(crate::EtcdError::LeaderChanged));
+            }
+            self.outputs
+                .push_back(Output::Notice(Notice::LeaderChanged {
+                    leader,
+                    term: self.raw.raft.term,
+                }));
+        }
+    }
+
+    fn install_snapshot(&mut self, snap: &Snapshot) {
+        let index = snap.get_metadata().index;
+        let (membership, sm_bytes) = entry::decode_snapshot_data(&snap.data)
+            .expect("the leader sent a snapshot this version cannot read");
+        self.sm
+            .restore(sm_bytes, self.now_ms)
+            .expect("the leader sent a corrupt state machine snapshot");
+        self.membership = membership;
+        self.raw.mut_store().install_snapshot(snap.clone());
+        self.applied = index;
+        self.outputs
+            .push_back(Output::Notice(Notice::SnapshotInstalled { index }));
+        self.notice_membership();
+    }
+
+    fn notice_membership(&mut self) {
+        self.outputs
+            .push_back(Output::Notice(Notice::MembershipChanged {
+                voters: self.membership.voters(),
+                learners: self.membership.learners(),
+            }));
+    }
+
+    /// Takes a snapshot of the applied state and compacts the log behind it.
+    fn maybe_snapshot(&mut self) {
+        let last = self.raw.store().latest_snapshot().get_metadata().index;
+        if self.applied < last + self.config.snapshot_count {
+            return;
+        }
+        let term = raft::Storage::term(self.raw.store(), self.applied)
+            .expect("the applied entry is in the log");
+        let mut snap = Snapshot::default();
+        let meta = snap.mut_metadata();
+        meta.index = self.applied;
+        meta.term = term;
+        *meta.mut_conf_state() = sorted_conf_state(self.raw.raft.prs().conf().to_conf_state());
+        snap.data = entry::encode_snapshot_data(&self.membership, &self.sm.snapshot()).into();
+        self.raw.mut_store().set_snapshot(snap.clone());
+        let compact_to = (self.applied + 1)
+            .saturating_sub(self.config.snapshot_catchup_entries)
+            .max(1);
+        self.raw.mut_store().compact(compact_to);
+        let compacted_before = self.raw.store().first();
+        self.outputs.push_back(Output::SaveSnapshot(snap));
+        self.outputs
+            .push_back(Output::Notice(Notice::SnapshotTaken {
+                index: self.applied,
+                compacted_before,
+            }));
+    }
+
+    /// Work that may become possible after any input: proposals waiting for a leader, reads
+    /// waiting for an index or the applied state, watch responses.
+    fn after_progress(&mut self) {
+        self.retry_waiting();
+        self.issue_reads();
+        self.serve_ready_reads();
+        self.leader_duties();
+        self.drain_watch();
+    }
+
+    fn drain_watch(&mut self) {
+        for &stream in &self.streams {
+            while let Some(mut response) = self.sm.watch_poll(stream) {
+                response.header.cluster_id = self.config.cluster_id;
+                response.header.member_id = self.config.id;
+                response.header.raft_term = self.raw.raft.term;
+                self.outputs.push_back(Output::Watch { stream, response });
+            }
+        }
+    }
+
+    fn on_tick(&mut self) {
+        if self.removed {
+            return;
+        }
+        self.raw.tick();
+        self.expire_requests();
+        if self.sm.watch_sync() {
+            // More lagging watchers remain; the next tick continues (bounded per call).
+        }
+        if self.now_ms >= self.next_progress_ms {
+            self.sm.watch_progress_tick();
+            self.next_progress_ms = self.now_ms + self.config.watch_progress_notify_ms;
+        }
+    }
+}
+
+/// Raft builds a ready's messages by iterating its progress map, an `FxHashMap` whose order
+/// depends on the pointer width (FxHash hashes word by word): native and wasm32 would send
+/// the same messages in different orders. A stable sort by recipient keeps each peer's own
+/// sequence and makes the order the same everywhere.
+fn by_recipient(mut msgs: Vec<Message>) -> Vec<Message> {
+    msgs.sort_by_key(|m| m.to);
+    msgs
+}
+
+/// A conf state with sorted member lists (raft lists them in hash-set order).
+fn sorted_conf_state(mut cs: ConfState) -> ConfState {
+    cs.voters.sort_unstable();
+    cs.learners.sort_unstable();
+    cs.voters_outgoing.sort_unstable();
+    cs.learners_next.sort_unstable();
+    cs
+}
+
+fn conf_state_of(m: &Membership) -> ConfState {
+    ConfState {
+        voters: m.voters(),
+        learners: m.learners(),
+        ..ConfState::default()
+    }
+}

@@ -1,0 +1,639 @@
+//! The deterministic cluster simulator: N members of [`crate::server::Server`], a network,
+//! disks and clients in one process, on virtual time.
+//!
+//! A run is `(seed, config, input log)`. Every random choice comes from sub-streams of the
+//! seed (network, disk, clients, each member), events are ordered by `(time, sequence)`, and
+//! nothing reads a clock, so a run replays bit-identically on every platform; its
+//! [`Sim::trace_hash`] identifies it. User actions (crashes, partitions, console commands)
+//! are [`SimInput`]s with a virtual time: replaying the same log gives the same run, and
+//! rewinding to time `t` is replaying up to `t`.
+//!
+//! Checkers run as the simulation goes ([`check`]); violations are collected with the
+//! virtual time they were found at.
+
+pub mod check;
+mod disk;
+pub mod faults;
+pub mod history;
+mod network;
+pub mod run;
+mod trace;
+mod workload;
+
+pub use disk::Disk;
+pub use network::{Network, NetworkParams};
+pub use trace::{TraceHash, TraceLog};
+
+use crate::cluster::Member;
+use crate::server::{
+    ClientRequest, ClientResponse, Input, Output, PeerMessage, Server, ServerConfig,
+};
+use crate::EtcdError;
+use check::{RaftSafety, Violation};
+use history::Operation;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap};
+use workload::Client;
+
+/// Settings of a simulated cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimConfig {
+    /// Members (1–9), IDs 1..=N.
+    pub members: usize,
+    /// Clients running the random workload.
+    pub clients: usize,
+    /// Keys the workload uses (few keys, many conflicts).
+    pub keys: usize,
+    /// Link behaviour at the start.
+    pub network: NetworkParams,
+    /// Disk write latency range, in ms.
+    pub disk_ms: (u64, u64),
+    /// Pause between a client's requests, in ms.
+    pub think_ms: (u64, u64),
+    /// A client gives up on a request after this long.
+    pub client_timeout_ms: u64,
+    /// Template for every member's settings (ID and name are set per member).
+    pub server: ServerConfig,
+    /// Trace lines kept (0 = none; the hash covers everything regardless).
+    pub trace_lines: usize,
+}
+
+impl SimConfig {
+    /// Three members, three clients, settings scaled for quick runs (10 ms ticks).
+    pub fn new(members: usize) -> Self {
+        assert!((1..=9).contains(&members), "1 to 9 members");
+        let mut server = ServerConfig::new(0, 0x0de7_a11e, "");
+        server.tick_ms = 10;
+        server.request_timeout_ms = 1_000;
+        server.snapshot_count = 200;
+        server.snapshot_catchup_entries = 50;
+        server.watch_progress_notify_ms = 10_000;
+        Self {
+            members,
+            clients: 3,
+            keys: 3,
+            network: NetworkParams::default(),
+            disk_ms: (1, 3),
+            think_ms: (0, 20),
+            client_timeout_ms: 1_500,
+            server,
+            trace_lines: 0,
+        }
+    }
+}
+
+/// A user action at a virtual time (the input log).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimInput {
+    /// When, in virtual ms.
+    pub at_ms: u64,
+    /// What.
+    pub action: Action,
+}
+
+/// Something a user (or a fault schedule) does to the cluster.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Kill a member; with `lose_unsynced`, writes not yet durable are lost too.
+    Crash {
+        /// Member ID.
+        member: u64,
+        /// Lose writes not yet confirmed durable.
+        lose_unsynced: bool,
+    },
+    /// Start a crashed member again from its disk.
+    Restart {
+        /// Member ID.
+        member: u64,
+    },
+    /// Freeze a member (a long GC pause): it neither ticks nor receives until resumed.
+    Pause {
+        /// Member ID.
+        member: u64,
+    },
+    /// Unfreeze a member; what arrived meanwhile is delivered now.
+    Resume {
+        /// Member ID.
+        member: u64,
+    },
+    /// Only members in the same group reach each other.
+    Partition {
+        /// The groups.
+        groups: Vec<Vec<u64>>,
+    },
+    /// Cut one direction of one link.
+    CutLink {
+        /// Sender.
+        from: u64,
+        /// Receiver.
+        to: u64,
+    },
+    /// Restore every link.
+    Heal,
+    /// Change loss, duplication and latency.
+    SetNetwork(NetworkParams),
+    /// A console command: the request goes to `member`; the answer is traced.
+    Request {
+        /// Member ID.
+        member: u64,
+        /// The request.
+        request: ClientRequest,
+    },
+    /// Start or stop the random client workload.
+    Workload {
+        /// Whether clients issue requests.
+        running: bool,
+    },
+}
+
+#[derive(Clone, Debug)]
+enum Event {
+    Tick { member: usize, incarnation: u64 },
+    Deliver { message: PeerMessage },
+    DiskDone { member: usize, incarnation: u64 },
+    ClientWake { client: usize },
+    ClientTimeout { client: usize, request: u64 },
+    Input { index: usize },
+    HashCheck,
+    SnapshotStatus { member: usize, to: u64, ok: bool },
+}
+
+#[derive(Clone, Debug)]
+struct Queued {
+    at: u64,
+    seq: u64,
+    event: Event,
+}
+
+impl PartialEq for Queued {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.seq) == (other.at, other.seq)
+    }
+}
+impl Eq for Queued {}
+impl PartialOrd for Queued {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Queued {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.at, self.seq).cmp(&(other.at, other.seq))
+    }
+}
+
+/// One simulated member: the running server (none while crashed) and its disk.
+pub struct Slot {
+    /// The member ID.
+    pub id: u64,
+    /// The running server; `None` while crashed.
+    pub server: Option<Server>,
+    /// Its disk.
+    pub disk: Disk,
+    incarnation: u64,
+    paused: bool,
+    /// Events held while paused, replayed on resume.
+    inbox: Vec<Event>,
+    disk_free_at: u64,
+}
+
+impl Slot {
+    /// Whether the member is frozen.
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+}
+
+/// Where an answer goes.
+#[derive(Clone, Copy, Debug)]
+enum Requester {
+    Client(usize),
+    Console,
+}
+
+/// The simulator.
+pub struct Sim {
+    seed: u64,
+    config: SimConfig,
+    now_ms: u64,
+    queue: BinaryHeap<Reverse<Queued>>,
+    seq: u64,
+    rng_net: ChaCha8Rng,
+    rng_disk: ChaCha8Rng,
+    rng_client: ChaCha8Rng,
+    slots: Vec<Slot>,
+    network: Network,
+    clients: Vec<Client>,
+    workload: bool,
+    requests: BTreeMap<u64, Requester>,
+    next_request: u64,
+    history: Vec<Operation>,
+    inputs: Vec<SimInput>,
+    hash: TraceHash,
+    trace: TraceLog,
+    events: u64,
+    safety: RaftSafety,
+    violations: Vec<Violation>,
+}
+
+/// Bound on the event queue (TigerBeetle rule: every queue is bounded).
+const MAX_QUEUE: usize = 1 << 22;
+
+fn sub_seed(seed: u64, stream: u64) -> u64 {
+    let mut h = TraceHash::default();
+    h.u64(seed);
+    h.u64(stream);
+    h.value()
+}
+
+impl Sim {
+    /// A fresh cluster; `inputs` is the input log (any order; sorted by time, stable).
+    pub fn new(seed: u64, config: SimConfig, mut inputs: Vec<SimInput>) -> Self {
+        inputs.sort_by_key(|i| i.at_ms);
+        let n = config.members as u64;
+        let members: Vec<Member> = (1..=n)
+            .map(|id| Member {
+                id,
+                name: format!("n{id}"),
+                peer_urls: vec![format!("http://10.0.0.{id}:2380")],
+                client_urls: vec![format!("http://10.0.0.{id}:2379")],
+                is_learner: false,
+            })
+            .collect();
+        let mut sim = Self {
+            seed,
+            now_ms: 0,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            rng_net: ChaCha8Rng::seed_from_u64(sub_seed(seed, 1)),
+            rng_disk: ChaCha8Rng::seed_from_u64(sub_seed(seed, 2)),
+            rng_client: ChaCha8Rng::seed_from_u64(sub_seed(seed, 3)),
+            slots: Vec::new(),
+            network: Network::new(config.network),
+            clients: Vec::new(),
+            workload: true,
+            requests: BTreeMap::new(),
+            next_request: 0,
+            history: Vec::new(),
+            inputs,
+            hash: TraceHash::default(),
+            trace: TraceLog::new(config.trace_lines),
+            events: 0,
+            safety: RaftSafety::new(config.members),
+            violations: Vec::new(),
+            config,
+        };
+        for m in &members {
+            let server = Server::bootstrap(
+                sim.server_config(m.id),
+                sim.member_seed(m.id, 0),
+                members.clone(),
+            );
+            sim.slots.push(Slot {
+                id: m.id,
+                server: Some(server),
+                disk: Disk::default(),
+                incarnation: 0,
+                paused: false,
+                inbox: Vec::new(),
+                disk_free_at: 0,
+            });
+        }
+        let tick = sim.config.server.tick_ms;
+        for i in 0..sim.slots.len() {
+            let phase = sim.rng_net.gen_range(0..tick);
+            sim.schedule(
+                phase,
+                Event::Tick {
+                    member: i,
+                    incarnation: 0,
+                },
+            );
+            sim.drain(i);
+        }
+        for c in 0..sim.config.clients {
+            let member = c % sim.slots.len();
+            sim.clients.push(Client {
+                member,
+                outstanding: None,
+                writes: 0,
+            });
+            sim.schedule(0, Event::ClientWake { client: c });
+        }
+        for index in 0..sim.inputs.len() {
+            let at = sim.inputs[index].at_ms;
+            sim.schedule(at, Event::Input { index });
+        }
+        sim.schedule(1_000, Event::HashCheck);
+        sim
+    }
+
+    fn server_config(&self, id: u64) -> ServerConfig {
+        let mut c = self.config.server.clone();
+        c.id = id;
+        c.name = format!("n{id}");
+        c.client_urls = vec![format!("http://10.0.0.{id}:2379")];
+        c
+    }
+
+    fn member_seed(&self, id: u64, incarnation: u64) -> u64 {
+        sub_seed(self.seed, 1_000 + id * 1_000 + incarnation)
+    }
+
+    fn schedule(&mut self, at: u64, event: Event) {
+        assert!(self.queue.len() < MAX_QUEUE, "event queue bound");
+        self.seq += 1;
+        self.queue.push(Reverse(Queued {
+            at,
+            seq: self.seq,
+            event,
+        }));
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// Virtual time now, in ms.
+    pub fn now_ms(&self) -> u64 {
+        self.now_ms
+    }
+
+    /// The members.
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The input log.
+    pub fn inputs(&self) -> &[SimInput] {
+        &self.inputs
+    }
+
+    /// Client operations recorded so far.
+    pub fn history(&self) -> &[Operation] {
+        &self.history
+    }
+
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The hash of every event so far: equal hashes, equal runs.
+    pub fn trace_hash(&self) -> u64 {
+        self.hash.value()
+    }
+
+    /// The trace lines kept.
+    pub fn trace(&self) -> &TraceLog {
+        &self.trace
+    }
+
+    /// Checker violations found so far.
+    pub fn violations(&self) -> &[Violation] {
+        &self.violations
+    }
+
+    /// Adds an input to the log at or after the current time (the playground's clicks).
+    pub fn push_input(&mut self, input: SimInput) {
+        assert!(input.at_ms >= self.now_ms, "inputs cannot be in the past");
+        let index = self.inputs.len();
+        let at = input.at_ms;
+        self.inputs.push(input);
+        self.schedule(at, Event::Input { index });
+    }
+
+    /// Runs events up to and including virtual time `ms`.
+    pub fn run_until(&mut self, ms: u64) {
+        while self.queue.peek().is_some_and(|q| q.0.at <= ms) {
+            self.step();
+        }
+        self.now_ms = self.now_ms.max(ms);
+    }
+
+    /// Runs exactly one event; false if none is left.
+    pub fn step(&mut self) -> bool {
+        let Some(Reverse(q)) = self.queue.pop() else {
+            return false;
+        };
+        debug_assert!(q.at >= self.now_ms);
+        self.now_ms = q.at;
+        self.events += 1;
+        self.hash.u64(q.at);
+        self.process(q.event);
+        true
+    }
+
+    fn process(&mut self, event: Event) {
+        match event {
+            Event::Tick {
+                member,
+                incarnation,
+            } => {
+                if self.slots[member].incarnation != incarnation
+                    || self.slots[member].server.is_none()
+                {
+                    return;
+                }
+                let next = self.now_ms + self.config.server.tick_ms;
+                self.schedule(
+                    next,
+                    Event::Tick {
+                        member,
+                        incarnation,
+                    },
+                );
+                if self.slots[member].paused {
+                    return;
+                }
+                self.hash.u64(1);
+                self.hash.u64(member as u64);
+                self.input(member, Input::Tick);
+            }
+            Event::Deliver { message } => {
+                let to = (message.to() - 1) as usize;
+                self.hash.u64(2);
+                self.hash.u64(message.from());
+                self.hash.u64(message.to());
+                self.hash.u64(message.term());
+                self.hash.bytes(message.kind().as_bytes());
+                if !self.network.connected(message.from(), message.to())
+                    || self.slots.get(to).is_none()
+                {
+                    return self.snapshot_failed(&message);
+                }
+                if self.slots[to].paused {
+                    self.slots[to].inbox.push(Event::Deliver { message });
+                    return;
+                }
+                if self.slots[to].server.is_none() {
+                    return self.snapshot_failed(&message);
+                }
+                if message.is_snapshot() {
+                    let member = (message.from() - 1) as usize;
+                    let status = Event::SnapshotStatus {
+                        member,
+                        to: message.to(),
+                        ok: true,
+                    };
+                    self.schedule(self.now_ms, status);
+                }
+                self.input(to, Input::Message(message));
+            }
+            Event::DiskDone {
+                member,
+                incarnation,
+            } => {
+                let slot = &mut self.slots[member];
+                if slot.incarnation != incarnation || slot.server.is_none() {
+                    return;
+                }
+                if slot.paused {
+                    slot.inbox.push(Event::DiskDone {
+                        member,
+                        incarnation,
+                    });
+                    return;
+                }
+                let number = slot.disk.complete_one().expect("a write was pending");
+                self.hash.u64(3);
+                self.hash.u64(number);
+                self.input(member, Input::Persisted { number });
+            }
+            Event::ClientWake { client } => self.client_wake(client),
+            Event::ClientTimeout { client, request } => self.client_timeout(client, request),
+            Event::Input { index } => {
+                let action = self.inputs[index].action.clone();
+                self.hash.u64(4);
+                self.hash.bytes(format!("{action:?}").as_bytes());
+                self.act(action);
+            }
+            Event::SnapshotStatus { member, to, ok } => {
+                let slot = &self.slots[member];
+                if slot.server.is_some() && !slot.paused {
+                    self.hash.u64(6);
+                    self.input(member, Input::SnapshotSent { to, ok });
+                }
+            }
+            Event::HashCheck => {
+                self.check_hashes();
+                self.schedule(self.now_ms + 1_000, Event::HashCheck);
+            }
+        }
+    }
+
+    fn snapshot_failed(&mut self, message: &PeerMessage) {
+        if message.is_snapshot() {
+            let member = (message.from() - 1) as usize;
+            let status = Event::SnapshotStatus {
+                member,
+                to: message.to(),
+                ok: false,
+            };
+            self.schedule(self.now_ms, status);
+        }
+    }
+
+    /// Feeds one input to a running member, then routes its outputs and runs the checkers.
+    fn input(&mut self, member: usize, input: Input) {
+        let now = self.now_ms;
+        let server = self.slots[member]
+            .server
+            .as_mut()
+            .expect("a running member");
+        server.handle(now, input);
+        self.drain(member);
+        if let Some(server) = &self.slots[member].server {
+            if let Err(v) = self.safety.observe(member, server, now) {
+                self.violations.push(v);
+            }
+        }
+    }
+
+    fn drain(&mut self, member: usize) {
+        // Outputs are bounded by what one input can produce; the loop ends when drained.
+        while let Some(out) = self.slots[member]
+            .server
+            .as_mut()
+            .and_then(Server::poll_output)
+        {
+            self.route(member, out);
+        }
+    }
+
+    fn route(&mut self, member: usize, out: Output) {
+        match out {
+            Output::Send { to, message, .. } => self.send(to, message),
+            Output::Persist(batch) => {
+                let lat = self
+                    .rng_disk
+                    .gen_range(self.config.disk_ms.0..=self.config.disk_ms.1);
+                let slot = &mut self.slots[member];
+                slot.disk.write(batch);
+                let at = (self.now_ms + lat).max(slot.disk_free_at);
+                slot.disk_free_at = at;
+                let incarnation = slot.incarnation;
+                self.schedule(
+                    at,
+                    Event::DiskDone {
+                        member,
+                        incarnation,
+                    },
+                );
+            }
+            Output::SaveSnapshot(snap) => self.slots[member].disk.save_snapshot(snap),
+            Output::Response { id, result } => self.on_response(id, result),
+            Output::Watch { .. } => {}
+            Output::Notice(n) => {
+                self.hash.u64(5);
+                self.hash.bytes(format!("{n:?}").as_bytes());
+                if self.trace.enabled() {
+                    let id = self.slots[member].id;
+                    self.trace.push(self.now_ms, format!("n{id} {n:?}"));
+                }
+            }
+        }
+    }
+
+    fn send(&mut self, to: u64, message: PeerMessage) {
+        let p = self.network.params;
+        // A fixed number of draws per message, whatever the outcome, so that changing a
+        // rate does not shift every later draw.
+        let lost = self.rng_net.gen_range(0..1000) < p.loss_permille;
+        let dup = self.rng_net.gen_range(0..1000) < p.duplicate_permille;
+        let lat = self
+            .rng_net
+            .gen_range(p.latency_min_ms..=p.latency_max_ms.max(p.latency_min_ms));
+        let lat2 = self
+            .rng_net
+            .gen_range(p.latency_min_ms..=p.latency_max_ms.max(p.latency_min_ms));
+        if !self.network.connected(message.from(), to) || lost {
+            return self.snapshot_failed(&message);
+        }
+        if dup && !message.is_snapshot() && !message.is_proposal() {
+            self.schedule(
+                self.now_ms + lat2,
+                Event::Deliver {
+                    message: message.clone(),
+                },
+            );
+        }
+        self.schedule(self.now_ms + lat, Event::Deliver { message });
+    }
+}
+
+mod actions;
+mod clients;
