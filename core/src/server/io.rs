@@ -258,6 +258,13 @@ pub enum Notice {
         /// The current term.
         term: u64,
     },
+    /// This member's Raft role changed (follower, pre-candidate, candidate, leader).
+    RoleChanged {
+        /// The new role.
+        role: raft::StateRole,
+        /// The term it holds that role in.
+        term: u64,
+    },
     /// The voters or learners changed (a conf change was applied, or a snapshot installed).
     MembershipChanged {
         /// Voting members.

@@ -8,6 +8,8 @@ use crate::request::{LeaseRevokeRequest, Request};
 #[derive(Debug, Default)]
 pub(crate) struct LeaderState {
     pub(crate) is_leader: bool,
+    /// The role last reported.
+    pub(crate) role: raft::StateRole,
     pub(crate) known_leader: u64,
     /// Host time the current leader was first seen (for etcd's timeout wording).
     pub(crate) elected_ms: u64,

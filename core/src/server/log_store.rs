@@ -17,6 +17,9 @@ pub(crate) struct LogStore {
     entries: Vec<Entry>,
     /// The latest snapshot, with its data (what a lagging follower is sent).
     snapshot: Snapshot,
+    /// Raft asked for a snapshot the latest one cannot serve (too old, or taken before the
+    /// recipient joined, so that the recipient would refuse it); the server takes a fresh one.
+    wanted: std::cell::Cell<bool>,
 }
 
 impl LogStore {
@@ -37,6 +40,11 @@ impl LogStore {
 
     pub(crate) fn set_conf_state(&mut self, cs: ConfState) {
         self.conf_state = cs;
+    }
+
+    /// Whether Raft asked for a fresher snapshot since the last call (and clears the flag).
+    pub(crate) fn take_snapshot_wanted(&self) -> bool {
+        self.wanted.replace(false)
     }
 
     pub(crate) fn latest_snapshot(&self) -> &Snapshot {
@@ -172,8 +180,12 @@ impl raft::Storage for LogStore {
         Ok(self.last())
     }
 
-    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
-        if self.snapshot.get_metadata().index < request_index {
+    fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
+        let meta = self.snapshot.get_metadata();
+        let cs = meta.get_conf_state();
+        let includes_peer = cs.voters.contains(&to) || cs.learners.contains(&to);
+        if meta.index < request_index || !includes_peer {
+            self.wanted.set(true);
             return Err(raft::Error::Store(
                 StorageError::SnapshotTemporarilyUnavailable,
             ));

@@ -565,6 +565,13 @@ impl Server {
     }
 
     fn on_soft_state(&mut self, leader: u64, role: StateRole) {
+        if role != self.leader.role {
+            self.leader.role = role;
+            self.outputs.push_back(Output::Notice(Notice::RoleChanged {
+                role,
+                term: self.raw.raft.term,
+            }));
+        }
         let was_leader = self.leader.is_leader;
         let changed = leader != self.leader.known_leader;
         self.leader.known_leader = leader;
@@ -618,12 +625,25 @@ impl Server {
             }));
     }
 
-    /// Takes a snapshot of the applied state and compacts the log behind it.
+    /// Takes a snapshot of the applied state every `snapshot_count` entries, and compacts
+    /// the log behind it.
     fn maybe_snapshot(&mut self) {
         let last = self.raw.store().latest_snapshot().get_metadata().index;
-        if self.applied < last + self.config.snapshot_count {
-            return;
+        if self.applied >= last + self.config.snapshot_count {
+            self.take_snapshot();
         }
+    }
+
+    /// Takes a snapshot now: Raft needs one for a peer that the latest does not serve.
+    fn snapshot_for_peer(&mut self) {
+        if self.raw.store().take_snapshot_wanted()
+            && self.applied > self.raw.store().latest_snapshot().get_metadata().index
+        {
+            self.take_snapshot();
+        }
+    }
+
+    fn take_snapshot(&mut self) {
         let term = raft::Storage::term(self.raw.store(), self.applied)
             .expect("the applied entry is in the log");
         let mut snap = Snapshot::default();
@@ -649,6 +669,7 @@ impl Server {
     /// Work that may become possible after any input: proposals waiting for a leader, reads
     /// waiting for an index or the applied state, watch responses.
     fn after_progress(&mut self) {
+        self.snapshot_for_peer();
         self.retry_waiting();
         self.issue_reads();
         self.serve_ready_reads();

@@ -3,10 +3,6 @@
 use super::*;
 
 impl Sim {
-    fn slot_index(&self, member: u64) -> Option<usize> {
-        self.slots.iter().position(|s| s.id == member)
-    }
-
     pub(super) fn act(&mut self, action: Action) {
         if self.trace.enabled() {
             self.trace.push(self.now_ms, format!("input {action:?}"));
@@ -16,7 +12,7 @@ impl Sim {
                 member,
                 lose_unsynced,
             } => {
-                let Some(i) = self.slot_index(member) else {
+                let Some(i) = self.index_of(member) else {
                     return;
                 };
                 let slot = &mut self.slots[i];
@@ -29,14 +25,14 @@ impl Sim {
                 }
             }
             Action::Restart { member } => {
-                let Some(i) = self.slot_index(member) else {
+                let Some(i) = self.index_of(member) else {
                     return;
                 };
                 if self.slots[i].server.is_some() {
                     return;
                 }
                 let incarnation = self.slots[i].incarnation;
-                let config = self.server_config(member);
+                let config = self.server_config(member, i);
                 let seed = self.member_seed(member, incarnation);
                 let durable = self.slots[i].disk.durable().clone();
                 let server = Server::restart(config, seed, durable)
@@ -54,12 +50,12 @@ impl Sim {
                 self.drain(i);
             }
             Action::Pause { member } => {
-                if let Some(i) = self.slot_index(member) {
+                if let Some(i) = self.index_of(member) {
                     self.slots[i].paused = self.slots[i].server.is_some();
                 }
             }
             Action::Resume { member } => {
-                let Some(i) = self.slot_index(member) else {
+                let Some(i) = self.index_of(member) else {
                     return;
                 };
                 if !self.slots[i].paused {
@@ -78,21 +74,52 @@ impl Sim {
             Action::Heal => self.network.heal(),
             Action::SetNetwork(p) => self.network.params = p,
             Action::Request { member, request } => {
-                let Some(i) = self.slot_index(member) else {
+                let Some(i) = self.index_of(member) else {
                     return;
                 };
                 self.next_request += 1;
                 let id = self.next_request;
                 let slot = &self.slots[i];
                 if slot.server.is_none() || slot.paused {
-                    self.trace.push(
-                        self.now_ms,
-                        format!("console #{id} -> Error: connection refused"),
-                    );
+                    self.trace
+                        .push(self.now_ms, format!("console #{id} -> connection refused"));
+                    self.console.push(ConsoleAnswer {
+                        request: id,
+                        at_ms: self.now_ms,
+                        member,
+                        result: Err(EtcdError::Stopped),
+                    });
                     return;
                 }
-                self.requests.insert(id, Requester::Console);
+                self.requests.insert(id, Requester::Console(member));
                 self.input(i, Input::Client { id, request });
+            }
+            Action::Join { member } => {
+                if self.index_of(member).is_some() || self.slots.len() >= 9 {
+                    return;
+                }
+                let i = self.slots.len();
+                let config = self.server_config(member, i);
+                let server = Server::join(config, self.member_seed(member, 0));
+                self.slots.push(Slot {
+                    id: member,
+                    server: Some(server),
+                    disk: Disk::default(),
+                    incarnation: 0,
+                    paused: false,
+                    inbox: Vec::new(),
+                    disk_free_at: self.now_ms,
+                });
+                self.safety.add_member();
+                let tick = self.config.server.tick_ms;
+                self.schedule(
+                    self.now_ms + tick,
+                    Event::Tick {
+                        member: i,
+                        incarnation: 0,
+                    },
+                );
+                self.drain(i);
             }
             Action::Workload { running } => {
                 self.workload = running;

@@ -105,12 +105,18 @@ impl Sim {
                 let think = self.think();
                 self.schedule(self.now_ms + think, Event::ClientWake { client });
             }
-            Some(Requester::Console) => {
+            Some(Requester::Console(member)) => {
                 let line = match &result {
                     Ok(r) => format!("console #{id} -> {r:?}"),
                     Err(e) => format!("console #{id} -> Error: {}", e.message()),
                 };
                 self.trace.push(self.now_ms, line);
+                self.console.push(ConsoleAnswer {
+                    request: id,
+                    at_ms: self.now_ms,
+                    member,
+                    result,
+                });
             }
             None => {}
         }

@@ -141,6 +141,12 @@ pub enum Action {
         /// The request.
         request: ClientRequest,
     },
+    /// Start a member that was added with a member-add request
+    /// (`--initial-cluster-state existing`): it starts empty and catches up from the leader.
+    Join {
+        /// The ID the member-add answer gave it.
+        member: u64,
+    },
     /// Start or stop the random client workload.
     Workload {
         /// Whether clients issue requests.
@@ -210,7 +216,7 @@ impl Slot {
 #[derive(Clone, Copy, Debug)]
 enum Requester {
     Client(usize),
-    Console,
+    Console(u64),
 }
 
 /// The simulator.
@@ -236,6 +242,20 @@ pub struct Sim {
     events: u64,
     safety: RaftSafety,
     violations: Vec<Violation>,
+    console: Vec<ConsoleAnswer>,
+}
+
+/// The answer to a console request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsoleAnswer {
+    /// The console request's number (in the order they were made, from 1).
+    pub request: u64,
+    /// Virtual time of the answer.
+    pub at_ms: u64,
+    /// The member that answered.
+    pub member: u64,
+    /// The answer (a refused connection is reported as [`EtcdError::Stopped`]).
+    pub result: Result<ClientResponse, EtcdError>,
 }
 
 /// Bound on the event queue (TigerBeetle rule: every queue is bounded).
@@ -283,11 +303,12 @@ impl Sim {
             events: 0,
             safety: RaftSafety::new(config.members),
             violations: Vec::new(),
+            console: Vec::new(),
             config,
         };
-        for m in &members {
+        for (i, m) in members.iter().enumerate() {
             let server = Server::bootstrap(
-                sim.server_config(m.id),
+                sim.server_config(m.id, i),
                 sim.member_seed(m.id, 0),
                 members.clone(),
             );
@@ -330,12 +351,67 @@ impl Sim {
         sim
     }
 
-    fn server_config(&self, id: u64) -> ServerConfig {
+    /// Settings of the member in slot `index` (named `n<index+1>`, whatever its ID).
+    fn server_config(&self, id: u64, index: usize) -> ServerConfig {
         let mut c = self.config.server.clone();
         c.id = id;
-        c.name = format!("n{id}");
-        c.client_urls = vec![format!("http://10.0.0.{id}:2379")];
+        c.name = format!("n{}", index + 1);
+        c.client_urls = vec![format!("http://10.0.0.{}:2379", index + 1)];
         c
+    }
+
+    /// A member's display name, `n<slot>` (IDs of added members are large numbers).
+    pub fn name_of(&self, id: u64) -> String {
+        match self.index_of(id) {
+            Some(i) => format!("n{}", i + 1),
+            None if id == 0 => "none".into(),
+            None => format!("{id:x}"),
+        }
+    }
+
+    fn describe_notice(&self, n: &crate::server::Notice) -> String {
+        use crate::server::Notice;
+        let names = |ids: &[u64]| {
+            ids.iter()
+                .map(|&i| self.name_of(i))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        match n {
+            Notice::LeaderChanged { leader, term } => {
+                format!("follows {} in term {term}", self.name_of(*leader))
+            }
+            Notice::MembershipChanged { voters, learners } => {
+                format!("voters [{}] learners [{}]", names(voters), names(learners))
+            }
+            Notice::RoleChanged { role, term } => {
+                let role = match role {
+                    crate::server::StateRole::Leader => "leader",
+                    crate::server::StateRole::Candidate => "candidate",
+                    crate::server::StateRole::PreCandidate => "pre-candidate",
+                    crate::server::StateRole::Follower => "follower",
+                };
+                format!("became {role} in term {term}")
+            }
+            Notice::Removed => "was removed from the cluster".into(),
+            Notice::SnapshotTaken {
+                index,
+                compacted_before,
+            } => format!("took a snapshot at {index}, log starts at {compacted_before}"),
+            Notice::SnapshotInstalled { index } => {
+                format!("installed the leader's snapshot at {index}")
+            }
+        }
+    }
+
+    /// The slot of member `id`.
+    pub(crate) fn index_of(&self, id: u64) -> Option<usize> {
+        self.slots.iter().position(|s| s.id == id)
+    }
+
+    /// Answers to console requests ([`Action::Request`]), in arrival order.
+    pub fn console(&self) -> &[ConsoleAnswer] {
+        &self.console
     }
 
     fn member_seed(&self, id: u64, incarnation: u64) -> u64 {
@@ -385,6 +461,25 @@ impl Sim {
     /// Client operations recorded so far.
     pub fn history(&self) -> &[Operation] {
         &self.history
+    }
+
+    /// The recorded history plus every request still outstanding, with an unknown outcome:
+    /// what a linearizability check at this moment must consider (an outstanding write may
+    /// already have been applied).
+    pub fn history_with_outstanding(&self) -> Vec<Operation> {
+        let mut all = self.history.clone();
+        for (i, c) in self.clients.iter().enumerate() {
+            if let Some((_, call, invoke_ms)) = &c.outstanding {
+                all.push(Operation {
+                    client: i as u64,
+                    invoke_ms: *invoke_ms,
+                    complete_ms: None,
+                    call: call.clone(),
+                    outcome: None,
+                });
+            }
+        }
+        all
     }
 
     /// Events processed so far.
@@ -464,17 +559,15 @@ impl Sim {
                 self.input(member, Input::Tick);
             }
             Event::Deliver { message } => {
-                let to = (message.to() - 1) as usize;
                 self.hash.u64(2);
                 self.hash.u64(message.from());
                 self.hash.u64(message.to());
                 self.hash.u64(message.term());
                 self.hash.bytes(message.kind().as_bytes());
-                if !self.network.connected(message.from(), message.to())
-                    || self.slots.get(to).is_none()
-                {
-                    return self.snapshot_failed(&message);
-                }
+                let to = match self.index_of(message.to()) {
+                    Some(to) if self.network.connected(message.from(), message.to()) => to,
+                    _ => return self.snapshot_failed(&message),
+                };
                 if self.slots[to].paused {
                     self.slots[to].inbox.push(Event::Deliver { message });
                     return;
@@ -482,8 +575,10 @@ impl Sim {
                 if self.slots[to].server.is_none() {
                     return self.snapshot_failed(&message);
                 }
-                if message.is_snapshot() {
-                    let member = (message.from() - 1) as usize;
+                if let Some(member) = self
+                    .index_of(message.from())
+                    .filter(|_| message.is_snapshot())
+                {
                     let status = Event::SnapshotStatus {
                         member,
                         to: message.to(),
@@ -536,8 +631,10 @@ impl Sim {
     }
 
     fn snapshot_failed(&mut self, message: &PeerMessage) {
-        if message.is_snapshot() {
-            let member = (message.from() - 1) as usize;
+        if let Some(member) = self
+            .index_of(message.from())
+            .filter(|_| message.is_snapshot())
+        {
             let status = Event::SnapshotStatus {
                 member,
                 to: message.to(),
@@ -601,8 +698,8 @@ impl Sim {
                 self.hash.u64(5);
                 self.hash.bytes(format!("{n:?}").as_bytes());
                 if self.trace.enabled() {
-                    let id = self.slots[member].id;
-                    self.trace.push(self.now_ms, format!("n{id} {n:?}"));
+                    let line = format!("n{} {}", member + 1, self.describe_notice(&n));
+                    self.trace.push(self.now_ms, line);
                 }
             }
         }

@@ -53,7 +53,8 @@ pub fn run_traced(
     sim.run_until(ms);
     let mut violations = sim.violations().to_vec();
     violations.extend(liveness(&sim, heal_ms));
-    if let Err(e) = linearizability::check(sim.history(), LINEARIZABILITY_STEPS) {
+    let history = sim.history_with_outstanding();
+    if let Err(e) = linearizability::check(&history, LINEARIZABILITY_STEPS) {
         violations.push(Violation {
             at_ms: ms,
             checker: "linearizability",

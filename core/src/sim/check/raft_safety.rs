@@ -28,6 +28,11 @@ impl RaftSafety {
         }
     }
 
+    /// A member joined the cluster.
+    pub fn add_member(&mut self) {
+        self.checked.push(0);
+    }
+
     /// A member restarted: its commit index may be lower than before.
     pub fn restarted(&mut self, member: usize) {
         self.checked[member] = 0;
