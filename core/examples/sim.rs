@@ -65,6 +65,10 @@ fn one(args: &[String]) -> ExitCode {
     println!("virtual-ms: {ms}");
     println!("events: {}", r.events);
     println!("client-operations: {}", r.operations);
+    println!(
+        "watch-events: {} (resumed after compaction: {})",
+        r.watch_events, r.watch_compactions
+    );
     println!("events-per-sec: {:.0}", r.events as f64 / secs.max(1e-9));
     for v in &r.violations {
         println!("violation: {v}");

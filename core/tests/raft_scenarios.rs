@@ -87,6 +87,8 @@ impl Runner {
                 let seed = flag(w, "seed").map_or(1, |v| v.parse().unwrap());
                 let mut config = SimConfig::new(members);
                 config.clients = 0;
+                config.watchers = 0;
+                config.auto_compaction = false;
                 config.trace_lines = 1_000_000;
                 config.network = NetworkParams {
                     latency_min_ms: 2,

@@ -14,6 +14,10 @@ fn the_same_seed_gives_the_same_run_and_another_seed_another() {
     assert_eq!(a.trace_hash, b.trace_hash);
     assert_eq!(trace_a, trace_b);
     assert!(a.events > 1_000 && a.operations > 50, "{a:?}");
+    assert!(
+        a.watch_events > 50,
+        "the watcher followed the writes: {a:?}"
+    );
     let c = run(12, 3, 8_000, FaultRates::moderate());
     assert_ne!(a.trace_hash, c.trace_hash);
 }

@@ -29,7 +29,8 @@ use crate::wire::{put_bytes, put_strings, put_u64, DecodeError, Reader};
 
 /// A decoded normal entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Payload {
+#[allow(missing_docs)]
+pub enum Payload {
     /// The empty entry a new leader appends to commit entries of earlier terms.
     Noop,
     /// A client request, tagged with the proposing member's proposal ID.
@@ -49,7 +50,8 @@ pub(crate) enum Payload {
 }
 
 impl Payload {
-    pub(crate) fn encode(&self) -> Vec<u8> {
+    /// The entry data.
+    pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::new();
         match self {
             Self::Noop => {}
@@ -82,7 +84,8 @@ impl Payload {
         out
     }
 
-    pub(crate) fn decode(data: &[u8]) -> Result<Self, DecodeError> {
+    /// Parses entry data.
+    pub fn decode(data: &[u8]) -> Result<Self, DecodeError> {
         let Some((&tag, rest)) = data.split_first() else {
             return Ok(Self::Noop);
         };

@@ -31,6 +31,8 @@ mod reads;
 #[cfg(test)]
 mod tests;
 
+#[doc(hidden)] // the simulator's watch checker replays committed entries
+pub use entry::Payload;
 pub use io::*;
 pub use peer::PeerMessage;
 pub use raft::eraftpb as raftpb;

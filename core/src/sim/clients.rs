@@ -118,7 +118,8 @@ impl Sim {
                     result,
                 });
             }
-            None => {}
+            Some(Requester::Watcher(w)) => self.watcher_answer(w, result),
+            Some(Requester::Compactor) | None => {}
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod history;
 mod network;
 pub mod run;
 mod trace;
+mod watchers;
 mod workload;
 
 pub use disk::Disk;
@@ -58,6 +59,10 @@ pub struct SimConfig {
     pub server: ServerConfig,
     /// Trace lines kept (0 = none; the hash covers everything regardless).
     pub trace_lines: usize,
+    /// Watch clients (each watches the workload's keys and resumes across failures).
+    pub watchers: usize,
+    /// Compact the history every second, keeping 10 revisions (etcd's revision auto-compaction).
+    pub auto_compaction: bool,
 }
 
 impl SimConfig {
@@ -80,6 +85,8 @@ impl SimConfig {
             client_timeout_ms: 1_500,
             server,
             trace_lines: 0,
+            watchers: 1,
+            auto_compaction: true,
         }
     }
 }
@@ -163,6 +170,8 @@ enum Event {
     ClientTimeout { client: usize, request: u64 },
     Input { index: usize },
     HashCheck,
+    WatcherCheck { watcher: usize },
+    Compact,
     SnapshotStatus { member: usize, to: u64, ok: bool },
 }
 
@@ -217,6 +226,8 @@ impl Slot {
 enum Requester {
     Client(usize),
     Console(u64),
+    Watcher(usize),
+    Compactor,
 }
 
 /// The simulator.
@@ -243,6 +254,8 @@ pub struct Sim {
     safety: RaftSafety,
     violations: Vec<Violation>,
     console: Vec<ConsoleAnswer>,
+    watchers: Vec<watchers::Watcher>,
+    reference: check::watch::Reference,
 }
 
 /// The answer to a console request.
@@ -304,6 +317,8 @@ impl Sim {
             safety: RaftSafety::new(config.members),
             violations: Vec::new(),
             console: Vec::new(),
+            watchers: Vec::new(),
+            reference: check::watch::Reference::new(),
             config,
         };
         for (i, m) in members.iter().enumerate() {
@@ -348,6 +363,7 @@ impl Sim {
             sim.schedule(at, Event::Input { index });
         }
         sim.schedule(1_000, Event::HashCheck);
+        sim.start_watchers();
         sim
     }
 
@@ -623,6 +639,8 @@ impl Sim {
                     self.input(member, Input::SnapshotSent { to, ok });
                 }
             }
+            Event::WatcherCheck { watcher } => self.watcher_check(watcher),
+            Event::Compact => self.auto_compact(),
             Event::HashCheck => {
                 self.check_hashes();
                 self.schedule(self.now_ms + 1_000, Event::HashCheck);
@@ -654,8 +672,10 @@ impl Sim {
         server.handle(now, input);
         self.drain(member);
         if let Some(server) = &self.slots[member].server {
-            if let Err(v) = self.safety.observe(member, server, now) {
-                self.violations.push(v);
+            match self.safety.observe(member, server, now) {
+                Ok(new) if !new.is_empty() => self.reference.committed(new, now),
+                Ok(_) => {}
+                Err(v) => self.violations.push(v),
             }
         }
     }
@@ -693,7 +713,7 @@ impl Sim {
             }
             Output::SaveSnapshot(snap) => self.slots[member].disk.save_snapshot(snap),
             Output::Response { id, result } => self.on_response(id, result),
-            Output::Watch { .. } => {}
+            Output::Watch { stream, response } => self.on_watch(member, stream, response),
             Output::Notice(n) => {
                 self.hash.u64(5);
                 self.hash.bytes(format!("{n:?}").as_bytes());

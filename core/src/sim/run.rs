@@ -28,6 +28,10 @@ pub struct RunReport {
     pub trace_hash: u64,
     /// Client operations recorded.
     pub operations: usize,
+    /// Watch events received by the watchers.
+    pub watch_events: usize,
+    /// Times a watcher was told its start revision was compacted.
+    pub watch_compactions: usize,
     /// Everything the checkers found.
     pub violations: Vec<Violation>,
 }
@@ -53,6 +57,7 @@ pub fn run_traced(
     sim.run_until(ms);
     let mut violations = sim.violations().to_vec();
     violations.extend(liveness(&sim, heal_ms));
+    violations.extend(sim.check_watchers());
     let history = sim.history_with_outstanding();
     if let Err(e) = linearizability::check(&history, LINEARIZABILITY_STEPS) {
         violations.push(Violation {
@@ -68,6 +73,8 @@ pub fn run_traced(
         events: sim.events(),
         trace_hash: sim.trace_hash(),
         operations: sim.history().len(),
+        watch_events: sim.watch_logs().map(|l| l.events.len()).sum(),
+        watch_compactions: sim.watch_logs().map(|l| l.compactions.len()).sum(),
         violations,
     };
     (report, sim.trace().lines().to_vec())

@@ -3,6 +3,7 @@
 
 pub mod linearizability;
 mod raft_safety;
+pub mod watch;
 
 pub use raft_safety::RaftSafety;
 

@@ -4,6 +4,7 @@
 //! outside). Equal state at equal applied index is checked by the simulator's hash check.
 
 use super::Violation;
+use crate::server::raftpb::Entry;
 use crate::server::{Server, StateRole};
 use crate::sim::TraceHash;
 use std::collections::BTreeMap;
@@ -38,13 +39,14 @@ impl RaftSafety {
         self.checked[member] = 0;
     }
 
-    /// Looks at one member after it handled an input.
+    /// Looks at one member after it handled an input; returns the entries seen committed
+    /// for the first time.
     pub fn observe(
         &mut self,
         member: usize,
         server: &Server,
         now_ms: u64,
-    ) -> Result<(), Violation> {
+    ) -> Result<Vec<Entry>, Violation> {
         let s = server.status();
         let fail = |detail: String| Violation {
             at_ms: now_ms,
@@ -61,8 +63,9 @@ impl RaftSafety {
             }
         }
         let from = self.checked[member].max(s.first_index.saturating_sub(1)) + 1;
+        let mut new = Vec::new();
         if s.commit < from {
-            return Ok(());
+            return Ok(new);
         }
         for e in server.log_entries(from, s.commit + 1) {
             let mut h = TraceHash::default();
@@ -72,6 +75,7 @@ impl RaftSafety {
             match self.committed.get(&e.index) {
                 None => {
                     self.committed.insert(e.index, here);
+                    new.push(e);
                 }
                 Some(&seen) if seen != here => {
                     return Err(fail(format!(
@@ -84,7 +88,7 @@ impl RaftSafety {
             }
         }
         self.checked[member] = s.commit;
-        Ok(())
+        Ok(new)
     }
 
     /// Records a leader for a term (tests plant violations with it).
