@@ -93,7 +93,7 @@ impl Server {
                 .expect("a checked conf change applies");
             self.raw
                 .mut_store()
-                .set_conf_state(super::sorted_conf_state(cs));
+                .set_conf_state(super::ready::sorted_conf_state(cs));
             self.notice_membership();
             if cc.get_change_type() == ConfChangeType::RemoveNode && node == self.config.id {
                 self.removed = true;

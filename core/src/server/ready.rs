@@ -1,0 +1,231 @@
+//! The Ready loop (rust-reference §3.1) with asynchronous persistence, leadership changes,
+//! and snapshots (installing the leader's, taking our own).
+
+use super::*;
+
+impl Server {
+    pub(super) fn on_persisted(&mut self, number: u64) {
+        if self.last_persist_number == Some(number) {
+            self.last_persist_number = None;
+        }
+        self.raw.on_persist_ready(number);
+        self.sync_applied();
+        while self.held.front().is_some_and(|(n, _)| *n <= number) {
+            let (_, msgs) = self.held.pop_front().expect("checked");
+            for m in msgs {
+                self.send(m, false);
+            }
+        }
+    }
+
+    pub(super) fn send(&mut self, m: Message, before_persist: bool) {
+        self.outputs.push_back(Output::Send {
+            to: m.to,
+            message: PeerMessage::raft(m),
+            before_persist,
+        });
+    }
+
+    /// The Ready loop (see rust-reference §3.1), with asynchronous persistence.
+    pub(super) fn process_ready(&mut self) {
+        // Each round either makes progress or ends; Raft produces a bounded amount of work.
+        for _ in 0..64 {
+            if !self.raw.has_ready() {
+                return;
+            }
+            let mut rd = self.raw.ready();
+            let number = rd.number();
+            if let Some(ss) = rd.ss() {
+                let (leader, role) = (ss.leader_id, ss.raft_state);
+                self.on_soft_state(leader, role);
+            }
+            let must_sync = rd.must_sync();
+            for m in by_recipient(rd.take_messages()) {
+                self.send(m, must_sync);
+            }
+            let snapshot = if rd.snapshot().is_empty() {
+                None
+            } else {
+                let snap = rd.snapshot().clone();
+                self.install_snapshot(&snap);
+                Some(snap)
+            };
+            let committed = rd.take_committed_entries();
+            self.apply_entries(committed);
+            let entries = rd.take_entries();
+            self.raw.mut_store().append(&entries);
+            let hard_state = rd.hs().cloned();
+            if let Some(hs) = &hard_state {
+                self.raw.mut_store().set_hard_state(hs.clone());
+            }
+            for rs in rd.take_read_states() {
+                self.reads.on_read_state(&rs.request_ctx, rs.index);
+            }
+            let persisted_msgs = by_recipient(rd.take_persisted_messages());
+            let nothing_to_write = snapshot.is_none() && entries.is_empty() && hard_state.is_none();
+            self.raw.advance_append_async(rd);
+            if nothing_to_write {
+                // `on_persist_ready(n)` also confirms every earlier ready, so it may only be
+                // called once no earlier write is still in flight; until then this ready's
+                // messages wait behind the newest write.
+                match self.last_persist_number {
+                    Some(pending) => {
+                        if !persisted_msgs.is_empty() {
+                            self.held.push_back((pending, persisted_msgs));
+                        }
+                    }
+                    None => {
+                        self.raw.on_persist_ready(number);
+                        for m in persisted_msgs {
+                            self.send(m, false);
+                        }
+                    }
+                }
+            } else {
+                self.last_persist_number = Some(number);
+                if !persisted_msgs.is_empty() {
+                    self.held.push_back((number, persisted_msgs));
+                }
+                self.outputs.push_back(Output::Persist(PersistBatch {
+                    number,
+                    snapshot,
+                    entries,
+                    hard_state,
+                    must_sync,
+                }));
+            }
+            self.sync_applied();
+        }
+        debug_assert!(!self.raw.has_ready(), "ready loop bound reached");
+    }
+
+    /// Tells Raft how far this member applied. A snapshot counts as applied only once it
+    /// is durable (raft asserts `applied <= persisted`).
+    pub(super) fn sync_applied(&mut self) {
+        let log = &self.raw.raft.raft_log;
+        let target = self.applied.min(log.persisted).min(log.committed);
+        if target > log.applied {
+            self.raw.advance_apply_to(target);
+        }
+    }
+
+    pub(super) fn on_soft_state(&mut self, leader: u64, role: StateRole) {
+        if role != self.leader.role {
+            self.leader.role = role;
+            self.outputs.push_back(Output::Notice(Notice::RoleChanged {
+                role,
+                term: self.raw.raft.term,
+            }));
+        }
+        let was_leader = self.leader.is_leader;
+        let changed = leader != self.leader.known_leader;
+        self.leader.known_leader = leader;
+        self.leader.is_leader = role == StateRole::Leader;
+        if self.leader.is_leader && !was_leader {
+            // The no-op of the new term is the last entry now; the lessor is promoted once
+            // it is applied (etcd: "finished applying all entries from the last term").
+            self.leader.term_start_index = self.raw.raft.raft_log.last_index();
+            self.leader.lessor_promoted = false;
+        }
+        if was_leader && !self.leader.is_leader {
+            self.sm.demote();
+            self.leader.lessor_promoted = false;
+        }
+        if changed {
+            if leader != 0 {
+                self.leader.elected_ms = self.now_ms;
+            }
+            let failed = self.reads.leader_changed();
+            for id in failed {
+                self.respond(id, Err(crate::EtcdError::LeaderChanged));
+            }
+            self.outputs
+                .push_back(Output::Notice(Notice::LeaderChanged {
+                    leader,
+                    term: self.raw.raft.term,
+                }));
+        }
+    }
+
+    pub(super) fn install_snapshot(&mut self, snap: &Snapshot) {
+        let index = snap.get_metadata().index;
+        let (membership, sm_bytes) = entry::decode_snapshot_data(&snap.data)
+            .expect("the leader sent a snapshot this version cannot read");
+        self.sm
+            .restore(sm_bytes, self.now_ms)
+            .expect("the leader sent a corrupt state machine snapshot");
+        self.membership = membership;
+        self.raw.mut_store().install_snapshot(snap.clone());
+        self.applied = index;
+        self.outputs
+            .push_back(Output::Notice(Notice::SnapshotInstalled { index }));
+        self.notice_membership();
+    }
+
+    pub(super) fn notice_membership(&mut self) {
+        self.outputs
+            .push_back(Output::Notice(Notice::MembershipChanged {
+                voters: self.membership.voters(),
+                learners: self.membership.learners(),
+            }));
+    }
+
+    /// Takes a snapshot of the applied state every `snapshot_count` entries, and compacts
+    /// the log behind it.
+    pub(super) fn maybe_snapshot(&mut self) {
+        let last = self.raw.store().latest_snapshot().get_metadata().index;
+        if self.applied >= last + self.config.snapshot_count {
+            self.take_snapshot();
+        }
+    }
+
+    /// Takes a snapshot now: Raft needs one for a peer that the latest does not serve.
+    pub(super) fn snapshot_for_peer(&mut self) {
+        if self.raw.store().take_snapshot_wanted()
+            && self.applied > self.raw.store().latest_snapshot().get_metadata().index
+        {
+            self.take_snapshot();
+        }
+    }
+
+    pub(super) fn take_snapshot(&mut self) {
+        let term = raft::Storage::term(self.raw.store(), self.applied)
+            .expect("the applied entry is in the log");
+        let mut snap = Snapshot::default();
+        let meta = snap.mut_metadata();
+        meta.index = self.applied;
+        meta.term = term;
+        *meta.mut_conf_state() = sorted_conf_state(self.raw.raft.prs().conf().to_conf_state());
+        snap.data = entry::encode_snapshot_data(&self.membership, &self.sm.snapshot()).into();
+        self.raw.mut_store().set_snapshot(snap.clone());
+        let compact_to = (self.applied + 1)
+            .saturating_sub(self.config.snapshot_catchup_entries)
+            .max(1);
+        self.raw.mut_store().compact(compact_to);
+        let compacted_before = self.raw.store().first();
+        self.outputs.push_back(Output::SaveSnapshot(snap));
+        self.outputs
+            .push_back(Output::Notice(Notice::SnapshotTaken {
+                index: self.applied,
+                compacted_before,
+            }));
+    }
+}
+
+/// Raft builds a ready's messages by iterating its progress map, an `FxHashMap` whose order
+/// depends on the pointer width (FxHash hashes word by word): native and wasm32 would send
+/// the same messages in different orders. A stable sort by recipient keeps each peer's own
+/// sequence and makes the order the same everywhere.
+pub(super) fn by_recipient(mut msgs: Vec<Message>) -> Vec<Message> {
+    msgs.sort_by_key(|m| m.to);
+    msgs
+}
+
+/// A conf state with sorted member lists (raft lists them in hash-set order).
+pub(super) fn sorted_conf_state(mut cs: ConfState) -> ConfState {
+    cs.voters.sort_unstable();
+    cs.learners.sort_unstable();
+    cs.voters_outgoing.sort_unstable();
+    cs.learners_next.sort_unstable();
+    cs
+}
