@@ -1,0 +1,141 @@
+use super::*;
+use orrery_core::server::raftpb::Snapshot;
+
+fn entry(index: u64, term: u64, data: &str) -> Entry {
+    Entry {
+        index,
+        term,
+        data: data.as_bytes().to_vec().into(),
+        ..Entry::default()
+    }
+}
+
+fn batch(entries: Vec<Entry>, commit: u64) -> PersistBatch {
+    PersistBatch {
+        number: 1,
+        entries,
+        hard_state: Some(HardState {
+            term: 2,
+            vote: 1,
+            commit,
+            ..HardState::default()
+        }),
+        must_sync: true,
+        snapshot: None,
+    }
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("orrery-wal-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn what_was_synced_is_replayed_with_overwritten_tails() {
+    let dir = tempdir("replay");
+    let (mut wal, replayed) = Wal::open(&dir).unwrap();
+    assert_eq!(replayed, Replayed::default());
+    wal.append(&batch(
+        vec![entry(1, 1, "a"), entry(2, 1, "b"), entry(3, 1, "c")],
+        1,
+    ))
+    .unwrap();
+    wal.append(&batch(vec![entry(3, 2, "c2")], 3)).unwrap();
+    wal.sync().unwrap();
+    drop(wal);
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    let got: Vec<(u64, u64)> = replayed.entries.iter().map(|e| (e.index, e.term)).collect();
+    assert_eq!(got, [(1, 1), (2, 1), (3, 2)]);
+    assert_eq!(replayed.hard_state.commit, 3);
+    assert_eq!(replayed.repaired_bytes, 0);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_torn_tail_is_cut_off_and_damage_in_the_middle_is_refused() {
+    let dir = tempdir("torn");
+    let (mut wal, _) = Wal::open(&dir).unwrap();
+    wal.append(&batch(vec![entry(1, 1, "a")], 1)).unwrap();
+    wal.append(&batch(vec![entry(2, 1, "b")], 2)).unwrap();
+    wal.sync().unwrap();
+    let path = wal.path.clone();
+    drop(wal);
+    let full = fs::read(&path).unwrap();
+    // Half of the last record made it to disk.
+    fs::write(&path, &full[..full.len() - 5]).unwrap();
+    let (mut wal, replayed) = Wal::open(&dir).unwrap();
+    assert!(replayed.repaired_bytes > 0);
+    assert_eq!(
+        replayed.entries.len(),
+        2,
+        "the second batch's entry survived"
+    );
+    assert_eq!(replayed.hard_state.commit, 1, "its hard state did not");
+    // Appending after a repair continues a clean log.
+    wal.append(&batch(vec![entry(3, 1, "c")], 3)).unwrap();
+    wal.sync().unwrap();
+    drop(wal);
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    assert_eq!(replayed.entries.len(), 3);
+    assert_eq!(replayed.repaired_bytes, 0);
+    // A flipped bit inside an early record is corruption, not a torn write.
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[40] ^= 0x10;
+    fs::write(&path, &bytes).unwrap();
+    let err = Wal::open(&dir).unwrap_err();
+    assert!(matches!(err, WalError::Corrupt(..)), "{err}");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn snapshot_markers_drop_covered_entries_and_an_installed_snapshot_drops_the_log() {
+    let dir = tempdir("snap");
+    let (mut wal, _) = Wal::open(&dir).unwrap();
+    wal.append(&batch((1..=5).map(|i| entry(i, 1, "x")).collect(), 5))
+        .unwrap();
+    wal.append_snapshot_marker(3, 1).unwrap();
+    wal.sync().unwrap();
+    drop(wal);
+    let (mut wal, replayed) = Wal::open(&dir).unwrap();
+    let got: Vec<u64> = replayed.entries.iter().map(|e| e.index).collect();
+    assert_eq!((got, replayed.snapshot), (vec![4, 5], Some((3, 1))));
+    let mut snap = Snapshot::default();
+    snap.mut_metadata().index = 9;
+    snap.mut_metadata().term = 3;
+    wal.append(&PersistBatch {
+        snapshot: Some(snap),
+        ..PersistBatch::default()
+    })
+    .unwrap();
+    wal.sync().unwrap();
+    drop(wal);
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    assert_eq!(replayed.entries, vec![]);
+    assert_eq!(replayed.snapshot, Some((9, 3)));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn segments_rotate_and_released_ones_are_removed() {
+    let dir = tempdir("rotate");
+    let (mut wal, _) = Wal::open(&dir).unwrap();
+    // Force rotations by pretending the segment is full.
+    for i in 1..=3 {
+        wal.append(&batch(vec![entry(i, 1, "x")], i)).unwrap();
+        wal.size = SEGMENT_BYTES;
+        wal.append(&batch(vec![], i)).unwrap();
+    }
+    wal.sync().unwrap();
+    assert_eq!(segments(&dir).unwrap().len(), 4);
+    assert_eq!(wal.release_to(2).unwrap(), 2);
+    drop(wal);
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    let got: Vec<u64> = replayed.entries.iter().map(|e| e.index).collect();
+    assert_eq!(got, vec![3]);
+    assert_eq!(
+        replayed.hard_state.commit, 3,
+        "each new segment repeats the hard state, so releasing old ones keeps it"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
