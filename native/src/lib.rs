@@ -3,11 +3,17 @@
 //!
 //! | module | etcd counterpart | what |
 //! |---|---|---|
+//! | [`convert`] | `v3rpc` | protobuf ↔ core requests and responses, in one place |
+//! | [`pb`] | `etcdserverpb`, `mvccpb`, `authpb` | the generated v3 API types and services |
 //! | [`wal`] | `wal/` | the write-ahead log: segmented, CRC-32C framed, fsynced, torn-tail repair |
+//! | [`status`] | `rpctypes` | etcd errors as gRPC statuses |
 //! | [`snap`] | `etcdserver/api/snap` | Raft snapshot files |
 //! | [`data_dir`] | `fileutil.TryLockFile` | the data-dir layout and its exclusive lock |
 #![deny(missing_docs)]
 
+pub mod convert;
 pub mod data_dir;
+pub mod pb;
 pub mod snap;
+pub mod status;
 pub mod wal;
