@@ -5,6 +5,8 @@
 //! |---|---|---|
 //! | [`convert`] | `v3rpc` | protobuf ↔ core requests and responses, in one place |
 //! | [`pb`] | `etcdserverpb`, `mvccpb`, `authpb` | the generated v3 API types and services |
+//! | [`grpc`] | `etcdserver/api/v3rpc` | the gRPC services |
+//! | [`node`] | `etcdserver` (run loop) | the task that owns the member: ticks, persist-then-send, replies |
 //! | [`wal`] | `wal/` | the write-ahead log: segmented, CRC-32C framed, fsynced, torn-tail repair |
 //! | [`status`] | `rpctypes` | etcd errors as gRPC statuses |
 //! | [`snap`] | `etcdserver/api/snap` | Raft snapshot files |
@@ -13,6 +15,9 @@
 
 pub mod convert;
 pub mod data_dir;
+pub mod flags;
+pub mod grpc;
+pub mod node;
 pub mod pb;
 pub mod snap;
 pub mod status;

@@ -161,7 +161,11 @@ fn test() -> Result<(), String> {
             ),
         ),
         (
-            "cargo test --workspace (unit, model, scenarios vs etcd)",
+            "cargo build -p orrery (the binary the end-to-end tests run)",
+            cargo_step(&["build", "--locked", "-p", "orrery", "--bins"], &[]),
+        ),
+        (
+            "cargo test --workspace (unit, model, scenarios vs etcd, etcdctl end to end)",
             cargo_step(&["test", "--workspace", "--locked"], &etcd_env),
         ),
         (

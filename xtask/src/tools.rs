@@ -26,26 +26,27 @@ pub fn ensure_wasm_target() -> Result<(), String> {
 /// Finds etcd (`$ORRERY_ETCD` or `PATH`), installing Debian's `etcd-server` when running as
 /// root. Returns `None` only outside CI, when it cannot be had.
 pub fn ensure_etcd(required: bool) -> Result<Option<PathBuf>, String> {
-    if let Some(path) = find_etcd() {
+    if let (Some(path), Some(ctl)) = (find_etcd(), which("etcdctl")) {
         println!("    etcd: {}", describe(&path));
+        println!("    etcdctl: {}", ctl.display());
         return Ok(Some(path));
     }
     if is_root() && on_path("apt-get") {
-        println!("    etcd: installing Debian's etcd-server with apt-get");
+        println!("    etcd: installing Debian's etcd-server and etcd-client with apt-get");
         let apt = |args: &[&str]| {
             run(Command::new("apt-get")
                 .args(args)
                 .env("DEBIAN_FRONTEND", "noninteractive"))
         };
         apt(&["update", "-qq"])?;
-        apt(&["install", "-y", "-qq", "etcd-server"])?;
-        if let Some(path) = find_etcd() {
+        apt(&["install", "-y", "-qq", "etcd-server", "etcd-client"])?;
+        if let (Some(path), Some(_)) = (find_etcd(), which("etcdctl")) {
             println!("    etcd: {}", describe(&path));
             return Ok(Some(path));
         }
     }
-    let why = "etcd is not installed and cannot be installed here \
-               (needs root and apt-get: `apt-get install etcd-server`)";
+    let why = "etcd and etcdctl are not installed and cannot be installed here \
+               (needs root and apt-get: `apt-get install etcd-server etcd-client`)";
     if required {
         return Err(format!(
             "{why}; on CI the comparison with etcd may not be skipped"

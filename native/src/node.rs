@@ -1,0 +1,341 @@
+//! The node: one tokio task owns the core member ([`Server`]); a ticker turns wall time into
+//! ticks; I/O happens around the member, never inside it, in the order Raft requires:
+//! persist (WAL append + fsync), then tell the member, then send and answer.
+//!
+//! Everything else (gRPC services, the peer transport) talks to the task through a
+//! [`NodeHandle`]: a bounded command queue, answers on one-shot channels.
+
+use crate::data_dir::DataDir;
+use crate::snap::SnapDir;
+use crate::wal::Wal;
+use orrery_core::cluster::Member;
+use orrery_core::server::{
+    ClientRequest, ClientResponse, DurableState, Input, Notice, Output, PeerMessage, Server,
+    ServerConfig, StateRole,
+};
+use orrery_core::watch::{StreamId, WatchResponse};
+use orrery_core::EtcdError;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+use tokio::sync::{mpsc, oneshot};
+
+/// Commands waiting for the node task (beyond this, callers wait: backpressure).
+const COMMAND_QUEUE: usize = 1024;
+/// Watch responses buffered per stream before the node stops draining it.
+const WATCH_QUEUE: usize = 256;
+
+/// How the member starts.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The member's settings.
+    pub server: ServerConfig,
+    /// `--data-dir`.
+    pub data_dir: PathBuf,
+    /// `--wal-dir` (default: inside the data dir).
+    pub wal_dir: Option<PathBuf>,
+    /// `--initial-cluster` (with `--initial-cluster-state new`); empty when joining.
+    pub initial_cluster: Vec<Member>,
+}
+
+/// What the node answers a client with.
+pub type Reply = Result<ClientResponse, EtcdError>;
+
+enum Command {
+    Client {
+        request: ClientRequest,
+        reply: oneshot::Sender<Reply>,
+    },
+    WatchOpen {
+        reply: oneshot::Sender<(StreamId, mpsc::Receiver<WatchResponse>)>,
+    },
+    Peer(PeerMessage),
+}
+
+/// A cheap, clonable way to talk to the node task.
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    tx: mpsc::Sender<Command>,
+}
+
+impl NodeHandle {
+    /// Sends a client request and waits for the answer.
+    pub async fn request(&self, request: ClientRequest) -> Reply {
+        let (reply, rx) = oneshot::channel();
+        if self
+            .tx
+            .send(Command::Client { request, reply })
+            .await
+            .is_err()
+        {
+            return Err(EtcdError::Stopped);
+        }
+        rx.await.unwrap_or(Err(EtcdError::Stopped))
+    }
+
+    /// Opens a watch stream: its ID (for create/cancel/progress requests) and the
+    /// responses.
+    pub async fn watch_open(&self) -> Result<(StreamId, mpsc::Receiver<WatchResponse>), EtcdError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::WatchOpen { reply })
+            .await
+            .map_err(|_| EtcdError::Stopped)?;
+        rx.await.map_err(|_| EtcdError::Stopped)
+    }
+
+    /// Delivers a message from a peer.
+    pub async fn peer_message(&self, m: PeerMessage) {
+        let _ = self.tx.send(Command::Peer(m)).await;
+    }
+}
+
+/// Starts the member: recovers it from its data dir (or bootstraps it) and spawns its task.
+/// `outbound` receives the messages for peers.
+pub fn start(
+    config: NodeConfig,
+    outbound: mpsc::Sender<PeerMessage>,
+) -> Result<NodeHandle, String> {
+    let dir = DataDir::open(&config.data_dir, config.wal_dir.as_deref())?;
+    let (wal, replayed) = Wal::open(&dir.wal).map_err(|e| e.to_string())?;
+    if replayed.repaired_bytes > 0 {
+        tracing::warn!(bytes = replayed.repaired_bytes, "repaired a torn WAL tail");
+    }
+    let snaps = SnapDir::open(&dir.snap).map_err(|e| e.to_string())?;
+    let (snapshot, damaged) = snaps.load_newest().map_err(|e| e.to_string())?;
+    for d in damaged {
+        tracing::warn!(file = %d.display(), "skipped a damaged snapshot file");
+    }
+    let seed = seed_from_clock(config.server.id);
+    let server = match snapshot {
+        Some(snapshot) => {
+            tracing::info!(
+                index = snapshot.get_metadata().index,
+                entries = replayed.entries.len(),
+                "restarting member from its data dir"
+            );
+            let durable = DurableState {
+                hard_state: replayed.hard_state,
+                snapshot,
+                entries: replayed.entries,
+            };
+            Server::restart(config.server.clone(), seed, durable)
+                .map_err(|e| format!("cannot restart from {}: {e}", config.data_dir.display()))?
+        }
+        None if config.initial_cluster.is_empty() => {
+            tracing::info!("joining an existing cluster");
+            Server::join(config.server.clone(), seed)
+        }
+        None => {
+            tracing::info!(
+                members = config.initial_cluster.len(),
+                "starting a new cluster"
+            );
+            Server::bootstrap(config.server.clone(), seed, config.initial_cluster.clone())
+        }
+    };
+    let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
+    let task = NodeTask {
+        server,
+        wal,
+        snaps,
+        _dir: dir,
+        started: Instant::now(),
+        next_request: 0,
+        replies: BTreeMap::new(),
+        watch_opens: BTreeMap::new(),
+        streams: BTreeMap::new(),
+        outbound,
+        leader: 0,
+    };
+    tokio::spawn(task.run(rx));
+    Ok(NodeHandle { tx })
+}
+
+/// The host's seed for the member's RNG: natively, the clock, as etcd seeds its ID
+/// generator from the time (the simulator passes a seed instead).
+fn seed_from_clock(id: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    nanos ^ id.rotate_left(17)
+}
+
+struct NodeTask {
+    server: Server,
+    wal: Wal,
+    snaps: SnapDir,
+    _dir: DataDir,
+    started: Instant,
+    next_request: u64,
+    replies: BTreeMap<u64, oneshot::Sender<Reply>>,
+    watch_opens: BTreeMap<u64, oneshot::Sender<(StreamId, mpsc::Receiver<WatchResponse>)>>,
+    streams: BTreeMap<StreamId, mpsc::Sender<WatchResponse>>,
+    outbound: mpsc::Sender<PeerMessage>,
+    leader: u64,
+}
+
+impl NodeTask {
+    fn now_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        let tick = std::time::Duration::from_millis(self.server.config().tick_ms);
+        let mut ticker = tokio::time::interval(tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        if self.drain().await.is_err() {
+            tracing::error!("stopping: the WAL cannot be written");
+            return;
+        }
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => self.handle(Input::Tick),
+                cmd = rx.recv() => match cmd {
+                    None => return,
+                    Some(Command::Client { request, reply }) => {
+                        self.next_request += 1;
+                        let id = self.next_request;
+                        self.replies.insert(id, reply);
+                        self.handle(Input::Client { id, request });
+                    }
+                    Some(Command::WatchOpen { reply }) => {
+                        self.next_request += 1;
+                        let id = self.next_request;
+                        self.watch_opens.insert(id, reply);
+                        self.handle(Input::Client { id, request: ClientRequest::WatchOpen });
+                    }
+                    Some(Command::Peer(m)) => self.handle(Input::Message(m)),
+                },
+            }
+            if self.drain().await.is_err() {
+                tracing::error!("stopping: the WAL cannot be written");
+                return;
+            }
+            if self.server.is_removed() {
+                tracing::warn!("this member was removed from the cluster; stopping");
+                return;
+            }
+        }
+    }
+
+    fn handle(&mut self, input: Input) {
+        let now = self.now_ms();
+        self.server.handle(now, input);
+    }
+
+    /// Performs every output: persist first (fsync, then confirm), then the rest.
+    async fn drain(&mut self) -> Result<(), ()> {
+        // Bounded: each confirmation can only produce outputs for work already queued.
+        for _ in 0..1024 {
+            let mut outs: Vec<Output> = Vec::new();
+            while let Some(o) = self.server.poll_output() {
+                outs.push(o);
+            }
+            if outs.is_empty() {
+                return Ok(());
+            }
+            for out in outs {
+                self.perform(out).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn perform(&mut self, out: Output) -> Result<(), ()> {
+        match out {
+            Output::Persist(batch) => {
+                let number = batch.number;
+                let written = self.wal.append(&batch).and_then(|()| {
+                    if batch.must_sync {
+                        self.wal.sync()
+                    } else {
+                        Ok(())
+                    }
+                });
+                if let Err(e) = written {
+                    tracing::error!(error = %e, "WAL write failed");
+                    return Err(());
+                }
+                self.handle(Input::Persisted { number });
+            }
+            Output::SaveSnapshot(snap) => {
+                let m = snap.get_metadata();
+                let (index, term) = (m.index, m.term);
+                let saved = self
+                    .snaps
+                    .save(&snap)
+                    .map_err(|e| e.to_string())
+                    .and_then(|_| {
+                        self.wal
+                            .append_snapshot_marker(index, term)
+                            .and_then(|()| self.wal.sync())
+                            .map_err(|e| e.to_string())
+                    });
+                if let Err(e) = saved {
+                    tracing::error!(error = %e, "saving a snapshot failed");
+                    return Err(());
+                }
+            }
+            Output::Send { message, .. } => {
+                let _ = self.outbound.try_send(message);
+            }
+            Output::Response {
+                id,
+                result: Ok(ClientResponse::WatchOpened(stream)),
+            } if self.watch_opens.contains_key(&id) => {
+                // The stream's channel exists before any of its responses can be produced.
+                let reply = self.watch_opens.remove(&id).expect("checked");
+                let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+                self.streams.insert(stream, tx);
+                let _ = reply.send((stream, rx));
+            }
+            Output::Response { id, result } => {
+                if let Some(reply) = self.replies.remove(&id) {
+                    let _ = reply.send(result);
+                }
+            }
+            Output::Watch { stream, response } => {
+                if let Some(tx) = self.streams.get(&stream) {
+                    if tx.send(response).await.is_err() {
+                        self.streams.remove(&stream);
+                        self.handle(Input::Client {
+                            id: 0,
+                            request: ClientRequest::WatchClose { stream },
+                        });
+                    }
+                }
+            }
+            Output::Notice(n) => self.log_notice(n),
+        }
+        Ok(())
+    }
+
+    fn log_notice(&mut self, n: Notice) {
+        match n {
+            Notice::LeaderChanged { leader, term } if leader != self.leader => {
+                self.leader = leader;
+                if leader == 0 {
+                    tracing::warn!(term, "lost the leader");
+                } else {
+                    tracing::info!(leader = format!("{leader:x}"), term, "elected leader");
+                }
+            }
+            Notice::RoleChanged { role, term } => {
+                if role == StateRole::Leader {
+                    tracing::info!(term, "became leader at term {term}");
+                } else {
+                    tracing::debug!(?role, term, "role changed");
+                }
+            }
+            Notice::SnapshotTaken {
+                index,
+                compacted_before,
+            } => {
+                tracing::info!(index, compacted_before, "took a snapshot");
+                let _ = self.wal.release_to(index);
+            }
+            other => tracing::info!(notice = ?other, "member"),
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Helpers for end-to-end tests: start `orrery` processes on free loopback ports and drive
+//! them with the real `etcdctl`.
+//!
+//! The `orrery` binary is found next to the test executable's target directory
+//! (`cargo xtask test` builds it first); `ORRERY_BIN` overrides.
+#![deny(missing_docs)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The `orrery` binary.
+pub fn orrery_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("ORRERY_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> → target/<profile>/orrery
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|d| d.join("orrery"))
+        .expect("target directory");
+    assert!(
+        bin.is_file(),
+        "{} not found: run `cargo xtask test` (it builds it) or `cargo build -p orrery`",
+        bin.display()
+    );
+    bin
+}
+
+/// The real `etcdctl` (`ORRERY_ETCDCTL` or `PATH`). `None` only outside CI; under
+/// `CI=true` or `ORRERY_REQUIRE_ETCD` a missing etcdctl fails the test.
+pub fn etcdctl_bin() -> Option<PathBuf> {
+    let found = std::env::var_os("ORRERY_ETCDCTL")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join("etcdctl"))
+                .find(|p| p.is_file())
+        });
+    let required = std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var_os("ORRERY_REQUIRE_ETCD").is_some();
+    if found.is_none() && required {
+        panic!("etcdctl not found: install Debian's etcd-client (cargo xtask test does)");
+    }
+    found
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running `orrery` process, killed when dropped.
+pub struct Member {
+    child: Child,
+    /// The client endpoint, `127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// Its data directory.
+    pub data_dir: PathBuf,
+    /// Its log file.
+    pub log: PathBuf,
+}
+
+impl Member {
+    /// Starts a one-member cluster with its data in `data_dir`, waiting until it answers.
+    pub fn start(data_dir: &Path, port: u16) -> Self {
+        let endpoint = format!("127.0.0.1:{port}");
+        let url = format!("http://{endpoint}");
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let log = data_dir.with_extension("log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(orrery_bin())
+            .args(["--data-dir"])
+            .arg(data_dir)
+            .args([
+                "--listen-client-urls",
+                &url,
+                "--advertise-client-urls",
+                &url,
+            ])
+            .args(["--heartbeat-interval", "20", "--election-timeout", "200"])
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("start orrery");
+        let m = Self {
+            child,
+            endpoint,
+            data_dir: data_dir.to_owned(),
+            log,
+        };
+        m.wait_ready();
+        m
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(ctl) = etcdctl_bin() {
+                let out = Command::new(ctl)
+                    .args(["--endpoints", &self.endpoint, "--command-timeout=1s"])
+                    .args(["endpoint", "status"])
+                    .output();
+                if out.is_ok_and(|o| o.status.success()) {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!(
+            "orrery did not become ready; log:\n{}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
+    }
+
+    /// Kills the process without warning (`kill -9`).
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Runs `etcdctl --endpoints <this member> <args>`, with `stdin` as its input.
+    pub fn etcdctl(&self, args: &[&str], stdin: &str) -> Output {
+        use std::io::Write;
+        let mut child = Command::new(etcdctl_bin().expect("etcdctl"))
+            .args(["--endpoints", &self.endpoint])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run etcdctl");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        child.wait_with_output().expect("etcdctl output")
+    }
+
+    /// `etcdctl <args>`'s standard output; panics with stderr if it failed.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.etcdctl(args, "");
+        assert!(
+            out.status.success(),
+            "etcdctl {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    }
+
+    /// `etcdctl <args>`'s last stderr line; panics if it succeeded.
+    pub fn err(&self, args: &[&str]) -> String {
+        let out = self.etcdctl(args, "");
+        assert!(!out.status.success(), "etcdctl {args:?} should have failed");
+        let stderr = String::from_utf8(out.stderr).expect("utf-8");
+        stderr.lines().last().unwrap_or("").to_owned()
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A fresh scratch directory for one test.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("orrery-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
