@@ -296,8 +296,18 @@ impl NodeTask {
                 }
             }
             Output::Watch { stream, response } => {
+                // Never wait on a client here: that would stall the whole member. A stream
+                // whose client is gone, or so slow that its buffer filled up, is closed.
+                // TODO(native): let the member hold back a slow stream's responses instead
+                // (the core keeps lagging watchers unsynced and can catch them up later).
                 if let Some(tx) = self.streams.get(&stream) {
-                    if tx.send(response).await.is_err() {
+                    if let Err(e) = tx.try_send(response) {
+                        if matches!(e, mpsc::error::TrySendError::Full(_)) {
+                            tracing::warn!(
+                                stream = stream.0,
+                                "closing a watch stream that fell behind"
+                            );
+                        }
                         self.streams.remove(&stream);
                         self.handle(Input::Client {
                             id: 0,

@@ -98,3 +98,57 @@ fn acknowledged_writes_survive_kill_9_and_a_second_process_is_refused() {
     assert_eq!(all.lines().count(), 20, "{all}");
     assert_eq!(m.ok(&["get", "k19", "--print-value-only"]), "v19\n");
 }
+
+#[test]
+fn leases_and_watches_through_etcdctl() {
+    if etcdctl_bin().is_none() {
+        eprintln!("SKIPPED: etcdctl not installed (required when CI=true)");
+        return;
+    }
+    let dir = scratch("lease-watch");
+    let m = Member::start(&dir.join("m1"), free_port());
+    let granted = m.ok(&["lease", "grant", "30"]);
+    // "lease <16 hex digits> granted with TTL(30s)"; the ID starts with the member's low 16 bits.
+    let id = granted.split_whitespace().nth(1).expect("an ID").to_owned();
+    assert!(granted.ends_with(" granted with TTL(30s)\n"), "{granted}");
+    assert!(id.starts_with("694d") && id.len() == 16, "{id}");
+    assert_eq!(m.ok(&["put", "--lease", &id, "lk", "lv"]), "OK\n");
+    let ttl = m.ok(&["lease", "timetolive", &id, "--keys"]);
+    assert!(
+        ttl.starts_with(&format!("lease {id} granted with TTL(30s), remaining(")),
+        "{ttl}"
+    );
+    assert!(ttl.ends_with("attached keys([lk])\n"), "{ttl}");
+    assert_eq!(
+        m.ok(&["lease", "keep-alive", "--once", &id]),
+        format!("lease {id} keepalived with TTL(30)\n")
+    );
+    assert_eq!(m.ok(&["lease", "list"]), format!("found 1 leases\n{id}\n"));
+    // A watcher from revision 1 sees the history, then live events.
+    let mut watch = std::process::Command::new(etcdctl_bin().unwrap())
+        .args([
+            "--endpoints",
+            &m.endpoint,
+            "watch",
+            "--rev=1",
+            "--prefix",
+            "",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("etcdctl watch");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(
+        m.ok(&["lease", "revoke", &id]),
+        format!("lease {id} revoked\n")
+    );
+    assert_eq!(m.ok(&["get", "lk"]), "", "revoking deleted the key");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let _ = watch.kill();
+    let out = watch.wait_with_output().expect("watch output");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "PUT\nlk\nlv\nDELETE\nlk\n\n",
+        "the put from history, then the delete the revoke caused"
+    );
+}

@@ -3,7 +3,9 @@
 
 mod cluster;
 mod kv;
+mod lease;
 mod maintenance;
+mod watch;
 
 use crate::node::{NodeHandle, Reply};
 use crate::pb::etcdserverpb as pb;
@@ -35,6 +37,8 @@ impl Services {
     pub fn router(self) -> tonic::service::Routes {
         tonic::service::Routes::new(pb::kv_server::KvServer::new(self.clone()))
             .add_service(pb::maintenance_server::MaintenanceServer::new(self.clone()))
+            .add_service(pb::lease_server::LeaseServer::new(self.clone()))
+            .add_service(pb::watch_server::WatchServer::new(self.clone()))
             .add_service(pb::cluster_server::ClusterServer::new(self))
     }
 }
