@@ -3,7 +3,10 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("cargo:rerun-if-changed=proto");
-    let fds = protox::compile(["etcdserverpb/rpc.proto"], ["proto"])?;
+    let fds = protox::compile(
+        ["etcdserverpb/rpc.proto", "orrerypeerpb/peer.proto"],
+        ["proto"],
+    )?;
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)

@@ -9,6 +9,7 @@
 //! | [`node`] | `etcdserver` (run loop) | the task that owns the member: ticks, persist-then-send, replies |
 //! | [`wal`] | `wal/` | the write-ahead log: segmented, CRC-32C framed, fsynced, torn-tail repair |
 //! | [`status`] | `rpctypes` | etcd errors as gRPC statuses |
+//! | [`transport`] | `rafthttp` | member-to-member streams, bounded queues, reconnects |
 //! | [`snap`] | `etcdserver/api/snap` | Raft snapshot files |
 //! | [`data_dir`] | `fileutil.TryLockFile` | the data-dir layout and its exclusive lock |
 #![deny(missing_docs)]
@@ -21,4 +22,5 @@ pub mod node;
 pub mod pb;
 pub mod snap;
 pub mod status;
+pub mod transport;
 pub mod wal;

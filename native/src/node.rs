@@ -50,6 +50,24 @@ enum Command {
         reply: oneshot::Sender<(StreamId, mpsc::Receiver<WatchResponse>)>,
     },
     Peer(PeerMessage),
+    Transport(TransportEvent),
+}
+
+/// What the peer transport tells the member.
+#[derive(Clone, Copy, Debug)]
+pub enum TransportEvent {
+    /// A snapshot message to `to` was sent (`ok`) or could not be.
+    SnapshotSent {
+        /// The peer.
+        to: u64,
+        /// Whether it went out.
+        ok: bool,
+    },
+    /// Peer `to` could not be reached.
+    Unreachable {
+        /// The peer.
+        to: u64,
+    },
 }
 
 /// A cheap, clonable way to talk to the node task.
@@ -88,6 +106,11 @@ impl NodeHandle {
     pub async fn peer_message(&self, m: PeerMessage) {
         let _ = self.tx.send(Command::Peer(m)).await;
     }
+
+    /// Reports what happened to outgoing messages.
+    pub async fn transport_event(&self, e: TransportEvent) {
+        let _ = self.tx.send(Command::Transport(e)).await;
+    }
 }
 
 /// Starts the member: recovers it from its data dir (or bootstraps it) and spawns its task.
@@ -95,6 +118,7 @@ impl NodeHandle {
 pub fn start(
     config: NodeConfig,
     outbound: mpsc::Sender<PeerMessage>,
+    peer_urls: tokio::sync::watch::Sender<crate::transport::PeerUrls>,
 ) -> Result<NodeHandle, String> {
     let dir = DataDir::open(&config.data_dir, config.wal_dir.as_deref())?;
     let (wal, replayed) = Wal::open(&dir.wal).map_err(|e| e.to_string())?;
@@ -146,8 +170,10 @@ pub fn start(
         watch_opens: BTreeMap::new(),
         streams: BTreeMap::new(),
         outbound,
+        peer_urls,
         leader: 0,
     };
+    task.publish_peer_urls();
     tokio::spawn(task.run(rx));
     Ok(NodeHandle { tx })
 }
@@ -172,6 +198,7 @@ struct NodeTask {
     watch_opens: BTreeMap<u64, oneshot::Sender<(StreamId, mpsc::Receiver<WatchResponse>)>>,
     streams: BTreeMap<StreamId, mpsc::Sender<WatchResponse>>,
     outbound: mpsc::Sender<PeerMessage>,
+    peer_urls: tokio::sync::watch::Sender<crate::transport::PeerUrls>,
     leader: u64,
 }
 
@@ -206,6 +233,12 @@ impl NodeTask {
                         self.handle(Input::Client { id, request: ClientRequest::WatchOpen });
                     }
                     Some(Command::Peer(m)) => self.handle(Input::Message(m)),
+                    Some(Command::Transport(TransportEvent::SnapshotSent { to, ok })) => {
+                        self.handle(Input::SnapshotSent { to, ok })
+                    }
+                    Some(Command::Transport(TransportEvent::Unreachable { to })) => {
+                        self.handle(Input::Unreachable { to })
+                    }
                 },
             }
             if self.drain().await.is_err() {
@@ -321,7 +354,26 @@ impl NodeTask {
         Ok(())
     }
 
+    /// Tells the transport where the peers are (after any membership change).
+    fn publish_peer_urls(&self) {
+        let me = self.server.config().id;
+        let urls = self
+            .server
+            .membership()
+            .members()
+            .filter(|m| m.id != me)
+            .map(|m| (m.id, m.peer_urls.clone()))
+            .collect();
+        self.peer_urls.send_replace(urls);
+    }
+
     fn log_notice(&mut self, n: Notice) {
+        if matches!(
+            n,
+            Notice::MembershipChanged { .. } | Notice::SnapshotInstalled { .. }
+        ) {
+            self.publish_peer_urls();
+        }
         match n {
             Notice::LeaderChanged { leader, term } if leader != self.leader => {
                 self.leader = leader;

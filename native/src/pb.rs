@@ -11,6 +11,11 @@ pub mod authpb {
     tonic::include_proto!("authpb");
 }
 
+/// `orrerypeerpb`: the member-to-member stream.
+pub mod orrerypeerpb {
+    tonic::include_proto!("orrerypeerpb");
+}
+
 /// `etcdserverpb`: the KV, Watch, Lease, Cluster, Maintenance and Auth services.
 pub mod etcdserverpb {
     tonic::include_proto!("etcdserverpb");

@@ -70,11 +70,24 @@ pub struct Member {
 impl Member {
     /// Starts a one-member cluster with its data in `data_dir`, waiting until it answers.
     pub fn start(data_dir: &Path, port: u16) -> Self {
+        // Advertise etcd's default peer URL (so the member ID is etcd's default one) but
+        // listen on a free port, so that tests can run side by side.
+        let peer = format!("http://127.0.0.1:{}", free_port());
+        let m = Self::spawn(data_dir, port, &["--listen-peer-urls".into(), peer]);
+        m.wait_ready();
+        m
+    }
+
+    fn spawn(data_dir: &Path, port: u16, extra: &[String]) -> Self {
         let endpoint = format!("127.0.0.1:{port}");
         let url = format!("http://{endpoint}");
         std::fs::create_dir_all(data_dir).expect("data dir");
         let log = data_dir.with_extension("log");
-        let log_file = std::fs::File::create(&log).expect("log file");
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .expect("log file");
         let child = Command::new(orrery_bin())
             .args(["--data-dir"])
             .arg(data_dir)
@@ -85,21 +98,21 @@ impl Member {
                 &url,
             ])
             .args(["--heartbeat-interval", "20", "--election-timeout", "200"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
             .expect("start orrery");
-        let m = Self {
+        Self {
             child,
             endpoint,
             data_dir: data_dir.to_owned(),
             log,
-        };
-        m.wait_ready();
-        m
+        }
     }
 
-    fn wait_ready(&self) {
+    /// Waits until the member answers (its cluster has a leader).
+    pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(ctl) = etcdctl_bin() {
@@ -162,6 +175,78 @@ impl Member {
         assert!(!out.status.success(), "etcdctl {args:?} should have failed");
         let stderr = String::from_utf8(out.stderr).expect("utf-8");
         stderr.lines().last().unwrap_or("").to_owned()
+    }
+}
+
+/// A cluster of `n` members on loopback, each restartable with the same flags.
+pub struct Cluster {
+    /// The members (`None` while killed).
+    pub members: Vec<Option<Member>>,
+    specs: Vec<(PathBuf, u16, Vec<String>)>,
+}
+
+impl Cluster {
+    /// Starts `n` members named `n1..` with data under `dir`, and waits until all answer.
+    pub fn start(dir: &Path, n: usize) -> Self {
+        let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
+        let initial: Vec<String> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (_, peer))| format!("n{}=http://127.0.0.1:{peer}", i + 1))
+            .collect();
+        let initial = initial.join(",");
+        let specs: Vec<(PathBuf, u16, Vec<String>)> = ports
+            .iter()
+            .enumerate()
+            .map(|(i, (client, peer))| {
+                let peer_url = format!("http://127.0.0.1:{peer}");
+                let args = vec![
+                    "--name".into(),
+                    format!("n{}", i + 1),
+                    "--initial-cluster".into(),
+                    initial.clone(),
+                    "--initial-advertise-peer-urls".into(),
+                    peer_url.clone(),
+                    "--listen-peer-urls".into(),
+                    peer_url,
+                ];
+                (dir.join(format!("n{}", i + 1)), *client, args)
+            })
+            .collect();
+        let members: Vec<Option<Member>> = specs
+            .iter()
+            .map(|(d, port, args)| Some(Member::spawn(d, *port, args)))
+            .collect();
+        for m in members.iter().flatten() {
+            m.wait_ready();
+        }
+        Self { members, specs }
+    }
+
+    /// Kills member `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(m) = self.members[i].take() {
+            m.kill();
+        }
+    }
+
+    /// Starts member `i` again from its data dir.
+    pub fn restart(&mut self, i: usize) {
+        let (d, port, args) = &self.specs[i];
+        let m = Member::spawn(d, *port, args);
+        m.wait_ready();
+        self.members[i] = Some(m);
+    }
+
+    /// The index of the member that says it is the leader.
+    pub fn leader(&self) -> Option<usize> {
+        self.members.iter().position(|m| {
+            m.as_ref().is_some_and(|m| {
+                let out = m.etcdctl(&["endpoint", "status"], "");
+                out.status.success()
+                    && String::from_utf8_lossy(&out.stdout).contains(", true, false, ")
+            })
+        })
     }
 }
 

@@ -8,14 +8,14 @@ use orrery_core::server::ServerConfig;
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-fn listen_addr(url: &str) -> Result<SocketAddr, String> {
-    let hostport = url.strip_prefix("http://").ok_or_else(|| {
-        format!("--listen-client-urls: {url:?}: only http:// URLs are supported so far")
-    })?;
+fn listen_addr(flag: &str, url: &str) -> Result<SocketAddr, String> {
+    let hostport = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("{flag}: {url:?}: only http:// URLs are supported so far"))?;
     let hostport = hostport.trim_end_matches('/');
     let (host, port) = hostport
         .rsplit_once(':')
-        .ok_or_else(|| format!("--listen-client-urls: {url:?} has no port"))?;
+        .ok_or_else(|| format!("{flag}: {url:?} has no port"))?;
     let host = if host == "localhost" {
         "127.0.0.1"
     } else {
@@ -23,7 +23,14 @@ fn listen_addr(url: &str) -> Result<SocketAddr, String> {
     };
     format!("{host}:{port}")
         .parse()
-        .map_err(|_| format!("--listen-client-urls: {url:?} is not host:port"))
+        .map_err(|_| format!("{flag}: {url:?} is not host:port"))
+}
+
+fn listen_addrs(flag: &str, urls: &str) -> Result<Vec<SocketAddr>, String> {
+    split_urls(urls)
+        .iter()
+        .map(|u| listen_addr(flag, u))
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -47,9 +54,6 @@ fn main() -> ExitCode {
 fn run(flags: Flags) -> Result<(), String> {
     flags.validate()?;
     let members = flags.initial_members()?;
-    if flags.initial_cluster_state == "new" && members.len() > 1 {
-        return Err("multi-member clusters need the peer transport, which is not built yet".into());
-    }
     if flags.initial_cluster_state == "existing" {
         return Err(
             "--initial-cluster-state existing needs the peer transport, which is not built yet"
@@ -68,10 +72,8 @@ fn run(flags: Flags) -> Result<(), String> {
     server.pre_vote = flags.pre_vote;
     server.snapshot_count = flags.snapshot_count;
     server.request_timeout_ms = 5_000 + 2 * flags.election_timeout;
-    let listen: Vec<SocketAddr> = split_urls(&flags.listen_client_urls)
-        .iter()
-        .map(|u| listen_addr(u))
-        .collect::<Result<_, _>>()?;
+    let listen = listen_addrs("--listen-client-urls", &flags.listen_client_urls)?;
+    let listen_peer = listen_addrs("--listen-peer-urls", &flags.listen_peer_urls)?;
     let config = NodeConfig {
         server,
         data_dir: flags.data_dir(),
@@ -80,10 +82,10 @@ fn run(flags: Flags) -> Result<(), String> {
     };
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let (outbound, mut peers) = tokio::sync::mpsc::channel(1024);
-        // No peers yet: a one-member cluster sends nothing.
-        tokio::spawn(async move { while peers.recv().await.is_some() {} });
-        let handle = node::start(config, outbound)?;
+        let (outbound, to_peers) = tokio::sync::mpsc::channel(1024);
+        let (urls_tx, urls_rx) = tokio::sync::watch::channel(Default::default());
+        let handle = node::start(config, outbound, urls_tx)?;
+        orrery::transport::spawn(to_peers, urls_rx, handle.clone());
         tracing::info!(
             name = %flags.name,
             data_dir = %flags.data_dir().display(),
@@ -91,6 +93,19 @@ fn run(flags: Flags) -> Result<(), String> {
             "starting member"
         );
         let mut servers = Vec::new();
+        for addr in listen_peer {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("listen tcp {addr}: {e}"))?;
+            tracing::info!(%addr, "serving peer traffic");
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+            let peer = orrery::transport::PeerService::new(handle.clone()).server();
+            servers.push(tokio::spawn(
+                tonic::transport::Server::builder()
+                    .add_service(peer)
+                    .serve_with_incoming(incoming),
+            ));
+        }
         for addr in listen {
             let routes = Services::new(handle.clone()).router();
             let listener = tokio::net::TcpListener::bind(addr)

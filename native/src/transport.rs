@@ -1,0 +1,159 @@
+//! Member-to-member transport: one long-lived gRPC stream from this member to each peer
+//! (`orrerypeerpb.Peer/Stream`), carrying `PeerMessage` bytes. Queues are bounded: when a
+//! peer's queue is full, messages are dropped (Raft retransmits) and the member is told the
+//! peer is unreachable. Broken connections are retried with backoff.
+
+use crate::node::{NodeHandle, TransportEvent};
+use crate::pb::orrerypeerpb as pb;
+use orrery_core::server::PeerMessage;
+use std::collections::BTreeMap;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::StreamExt;
+
+/// Messages queued per peer before new ones are dropped.
+const PEER_QUEUE: usize = 4096;
+/// Frames in flight on one connection.
+const FRAME_QUEUE: usize = 256;
+/// Largest frame (a snapshot travels as one frame).
+pub const MAX_FRAME: usize = 512 * 1024 * 1024;
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+
+/// Peer ID → its peer URLs, as the member's applied membership says.
+pub type PeerUrls = BTreeMap<u64, Vec<String>>;
+
+/// Routes the member's outgoing messages to per-peer connections, forever.
+pub fn spawn(
+    mut outbound: mpsc::Receiver<PeerMessage>,
+    urls: watch::Receiver<PeerUrls>,
+    node: NodeHandle,
+) {
+    tokio::spawn(async move {
+        let mut peers: BTreeMap<u64, mpsc::Sender<PeerMessage>> = BTreeMap::new();
+        while let Some(m) = outbound.recv().await {
+            let to = m.to();
+            let tx = peers.entry(to).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(PEER_QUEUE);
+                tokio::spawn(peer_loop(to, rx, urls.clone(), node.clone()));
+                tx
+            });
+            if let Err(e) = tx.try_send(m) {
+                let m = e.into_inner();
+                report_loss(&node, &m).await;
+            }
+        }
+    });
+}
+
+async fn report_loss(node: &NodeHandle, m: &PeerMessage) {
+    let to = m.to();
+    if m.is_snapshot() {
+        node.transport_event(TransportEvent::SnapshotSent { to, ok: false })
+            .await;
+    }
+    node.transport_event(TransportEvent::Unreachable { to })
+        .await;
+}
+
+async fn peer_loop(
+    to: u64,
+    mut rx: mpsc::Receiver<PeerMessage>,
+    urls: watch::Receiver<PeerUrls>,
+    node: NodeHandle,
+) {
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        let url = urls.borrow().get(&to).and_then(|u| u.first().cloned());
+        let Some(url) = url else {
+            // Not (or no longer) a member we know an address for.
+            tokio::time::sleep(BACKOFF_MAX).await;
+            continue;
+        };
+        let client = match pb::peer_client::PeerClient::connect(url.clone()).await {
+            Ok(c) => c.max_encoding_message_size(MAX_FRAME),
+            Err(_) => {
+                drop_queued(&mut rx, &node).await;
+                node.transport_event(TransportEvent::Unreachable { to })
+                    .await;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(BACKOFF_MAX);
+                continue;
+            }
+        };
+        tracing::debug!(peer = format!("{to:x}"), %url, "connected to peer");
+        backoff = BACKOFF_MIN;
+        let (frames, frames_rx) = mpsc::channel(FRAME_QUEUE);
+        let mut client = client;
+        let call = tokio::spawn(async move { client.stream(ReceiverStream::new(frames_rx)).await });
+        while let Some(m) = rx.recv().await {
+            let snapshot = m.is_snapshot();
+            let frame = pb::Frame {
+                data: m.to_bytes().into(),
+            };
+            if frames.send(frame).await.is_err() || call.is_finished() {
+                report_loss(&node, &m).await;
+                break;
+            }
+            if snapshot {
+                node.transport_event(TransportEvent::SnapshotSent { to, ok: true })
+                    .await;
+            }
+        }
+        drop(frames);
+        let _ = call.await;
+        tokio::time::sleep(backoff).await;
+    }
+}
+
+/// While a peer is unreachable, what was queued for it is dropped (Raft will resend).
+async fn drop_queued(rx: &mut mpsc::Receiver<PeerMessage>, node: &NodeHandle) {
+    while let Ok(m) = rx.try_recv() {
+        if m.is_snapshot() {
+            let to = m.to();
+            node.transport_event(TransportEvent::SnapshotSent { to, ok: false })
+                .await;
+        }
+    }
+}
+
+/// The receiving side: frames from a peer become messages for the member.
+#[derive(Clone, Debug)]
+pub struct PeerService {
+    node: NodeHandle,
+}
+
+impl PeerService {
+    /// A service delivering to `node`.
+    pub fn new(node: NodeHandle) -> Self {
+        Self { node }
+    }
+
+    /// The tonic service, accepting snapshot-sized frames.
+    pub fn server(self) -> pb::peer_server::PeerServer<Self> {
+        pb::peer_server::PeerServer::new(self).max_decoding_message_size(MAX_FRAME)
+    }
+}
+
+#[tonic::async_trait]
+impl pb::peer_server::Peer for PeerService {
+    async fn stream(
+        &self,
+        r: tonic::Request<tonic::Streaming<pb::Frame>>,
+    ) -> Result<tonic::Response<pb::Ack>, tonic::Status> {
+        let mut frames = r.into_inner();
+        while let Some(frame) = frames.next().await {
+            let frame = frame?;
+            match PeerMessage::from_bytes(&frame.data) {
+                Ok(m) => self.node.peer_message(m).await,
+                Err(e) => {
+                    return Err(tonic::Status::invalid_argument(format!(
+                        "orrery: bad peer frame: {e}"
+                    )))
+                }
+            }
+        }
+        Ok(tonic::Response::new(pb::Ack {}))
+    }
+}
