@@ -60,6 +60,18 @@ fn etcdctl_basics_match_etcd() {
         m.err(&["put", "k", "v", "--lease", "1234"]),
         "Error: etcdserver: requested lease not found"
     );
+    assert_eq!(m.ok(&["alarm", "list"]), "");
+    // etcdctl 3.4 prints the health line on stderr.
+    let out = m.etcdctl(&["endpoint", "health"], "");
+    assert!(out.status.success());
+    let health = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        health.starts_with(&format!(
+            "{} is healthy: successfully committed proposal: took = ",
+            m.endpoint
+        )),
+        "{health}"
+    );
     // The member kept serving.
     assert_eq!(m.ok(&["put", "after", "errors"]), "OK\n");
 }
