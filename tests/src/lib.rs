@@ -48,6 +48,16 @@ pub fn etcdctl_bin() -> Option<PathBuf> {
     found
 }
 
+/// True (after saying so) when etcdctl is missing outside CI: the caller returns. Under CI
+/// [`etcdctl_bin`] fails the test instead.
+pub fn skip_without_etcdctl() -> bool {
+    let missing = etcdctl_bin().is_none();
+    if missing {
+        eprintln!("SKIPPED: etcdctl not installed (required when CI=true)");
+    }
+    missing
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

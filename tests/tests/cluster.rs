@@ -1,7 +1,7 @@
 //! A three-member cluster of orrery processes: losing the leader to kill -9 keeps the
 //! cluster writable, and the restarted member catches up.
 
-use orrery_tests::{etcdctl_bin, scratch, Cluster};
+use orrery_tests::{scratch, skip_without_etcdctl, Cluster};
 use std::time::{Duration, Instant};
 
 fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
@@ -18,8 +18,7 @@ fn until<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
 
 #[test]
 fn the_cluster_survives_kill_9_of_its_leader_and_the_member_catches_up() {
-    if etcdctl_bin().is_none() {
-        eprintln!("SKIPPED: etcdctl not installed (required when CI=true)");
+    if skip_without_etcdctl() {
         return;
     }
     let dir = scratch("cluster3");

@@ -1,12 +1,11 @@
 //! The real etcdctl 3.4 against one orrery member: the commands of the usual tutorials
 //! print what etcd prints, errors carry etcd's text, and acknowledged writes survive kill -9.
 
-use orrery_tests::{etcdctl_bin, free_port, scratch, Member};
+use orrery_tests::{etcdctl_bin, free_port, scratch, skip_without_etcdctl, Member};
 
 #[test]
 fn etcdctl_basics_match_etcd() {
-    if etcdctl_bin().is_none() {
-        eprintln!("SKIPPED: etcdctl not installed (required when CI=true)");
+    if skip_without_etcdctl() {
         return;
     }
     let dir = scratch("basics");
@@ -78,8 +77,7 @@ fn etcdctl_basics_match_etcd() {
 
 #[test]
 fn acknowledged_writes_survive_kill_9_and_a_second_process_is_refused() {
-    if etcdctl_bin().is_none() {
-        eprintln!("SKIPPED: etcdctl not installed (required when CI=true)");
+    if skip_without_etcdctl() {
         return;
     }
     let dir = scratch("durable").join("m1");
@@ -113,8 +111,7 @@ fn acknowledged_writes_survive_kill_9_and_a_second_process_is_refused() {
 
 #[test]
 fn leases_and_watches_through_etcdctl() {
-    if etcdctl_bin().is_none() {
-        eprintln!("SKIPPED: etcdctl not installed (required when CI=true)");
+    if skip_without_etcdctl() {
         return;
     }
     let dir = scratch("lease-watch");

@@ -56,7 +56,10 @@ impl Server {
         self.send_calls();
     }
 
-    /// Answers or sends every call not yet with the current leader.
+    /// Answers or sends every call not yet with the current leader. Runs when a call starts
+    /// and on every tick, so that calls waiting for a leader, for the new leader's lessor, or
+    /// refused by a former leader are retried at the tick rate (not on every message, which
+    /// would ping-pong with a leader that cannot answer yet).
     pub(super) fn send_calls(&mut self) {
         let leader = self.leader.known_leader;
         if leader == 0 || self.removed {
@@ -81,15 +84,7 @@ impl Server {
                 let c = self.forward.calls.get_mut(&call).expect("listed");
                 c.sent_to = leader;
                 let op = c.op.clone();
-                self.outputs.push_back(Output::Send {
-                    to: leader,
-                    message: PeerMessage {
-                        from: self.config.id,
-                        to: leader,
-                        body: Body::ForwardRequest { call, op },
-                    },
-                    before_persist: false,
-                });
+                self.send_body(leader, Body::ForwardRequest { call, op });
             }
         }
     }
@@ -137,13 +132,18 @@ impl Server {
     /// A follower's call arrived at this member.
     pub(super) fn answer_forwarded(&mut self, from: u64, call: u64, op: ForwardOp) {
         let answer = self.answer(&op).unwrap_or(ForwardAnswer::NotLeader);
+        self.send_body(from, Body::ForwardAnswer { call, answer });
+    }
+
+    fn send_body(&mut self, to: u64, body: Body) {
+        let message = PeerMessage {
+            from: self.config.id,
+            to,
+            body,
+        };
         self.outputs.push_back(Output::Send {
-            to: from,
-            message: PeerMessage {
-                from: self.config.id,
-                to: from,
-                body: Body::ForwardAnswer { call, answer },
-            },
+            to,
+            message,
             before_persist: false,
         });
     }

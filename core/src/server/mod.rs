@@ -175,6 +175,21 @@ pub struct RaftStatus {
     pub learners: Vec<u64>,
 }
 
+/// The part of [`RaftStatus`] that is cheap to read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RaftProgress {
+    /// The member.
+    pub id: u64,
+    /// Its current term.
+    pub term: u64,
+    /// Its role.
+    pub role: StateRole,
+    /// Highest index known committed.
+    pub commit: u64,
+    /// First index still in its log.
+    pub first_index: u64,
+}
+
 /// One member. See the module documentation.
 pub struct Server {
     config: ServerConfig,
@@ -273,9 +288,14 @@ impl Server {
             .into_iter()
             .filter(|e| e.index > snap_index)
             .collect();
-        if later.first().is_some_and(|e| e.index == store.last() + 1) {
-            store.append(&later);
+        // Entries must continue the snapshot: a gap means the disk lost committed entries
+        // (or an older snapshot was loaded), and starting anyway would silently lose them.
+        if later.first().is_some_and(|e| e.index != store.last() + 1) {
+            return Err(crate::wire::DecodeError::Invalid(
+                "log entries that do not follow the snapshot",
+            ));
         }
+        store.append(&later);
         let mut hs = durable.hard_state;
         hs.commit = hs.commit.clamp(snap_index, store.last());
         store.set_hard_state(hs);
@@ -375,6 +395,19 @@ impl Server {
     /// Whether this member was removed from the cluster.
     pub fn is_removed(&self) -> bool {
         self.removed
+    }
+
+    /// The numbers of [`Server::status`] without the member lists: no allocation, for
+    /// checkers that look after every event.
+    pub fn progress(&self) -> RaftProgress {
+        let r = &self.raw.raft;
+        RaftProgress {
+            id: r.id,
+            term: r.term,
+            role: r.state,
+            commit: r.raft_log.committed,
+            first_index: self.raw.store().first(),
+        }
     }
 
     /// Raft's view of this member.
@@ -490,9 +523,9 @@ impl Server {
         }
         self.raw.tick();
         self.expire_requests();
-        if self.sm.watch_sync() {
-            // More lagging watchers remain; the next tick continues (bounded per call).
-        }
+        self.send_calls();
+        // Catches lagging watchers up in bounded passes; what remains continues next tick.
+        self.sm.watch_sync();
         if self.now_ms >= self.next_progress_ms {
             self.sm.watch_progress_tick();
             self.next_progress_ms = self.now_ms + self.config.watch_progress_notify_ms;

@@ -47,17 +47,7 @@ impl Sim {
                 if self.slots[to].server.is_none() {
                     return self.snapshot_failed(&message);
                 }
-                if let Some(member) = self
-                    .index_of(message.from())
-                    .filter(|_| message.is_snapshot())
-                {
-                    let status = Event::SnapshotStatus {
-                        member,
-                        to: message.to(),
-                        ok: true,
-                    };
-                    self.schedule(self.now_ms, status);
-                }
+                self.snapshot_outcome(&message, true);
                 self.input(to, Input::Message(message));
             }
             Event::DiskDone {
@@ -105,6 +95,12 @@ impl Sim {
     }
 
     pub(super) fn snapshot_failed(&mut self, message: &PeerMessage) {
+        self.snapshot_outcome(message, false);
+    }
+
+    /// A snapshot message was delivered or lost: its sender hears of it (as a host reports
+    /// `SnapshotSent` after streaming one).
+    fn snapshot_outcome(&mut self, message: &PeerMessage, ok: bool) {
         if let Some(member) = self
             .index_of(message.from())
             .filter(|_| message.is_snapshot())
@@ -112,7 +108,7 @@ impl Sim {
             let status = Event::SnapshotStatus {
                 member,
                 to: message.to(),
-                ok: false,
+                ok,
             };
             self.schedule(self.now_ms, status);
         }

@@ -47,7 +47,7 @@ impl RaftSafety {
         server: &Server,
         now_ms: u64,
     ) -> Result<Vec<Entry>, Violation> {
-        let s = server.status();
+        let s = server.progress();
         let fail = |detail: String| Violation {
             at_ms: now_ms,
             checker: "raft-safety",
