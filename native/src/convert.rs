@@ -5,7 +5,7 @@
 //! the default (as a Go client sending a newer value to etcd 3.4 would see), and a compare
 //! whose `target_union` does not match its `target` compares against zero.
 
-use crate::pb::{etcdserverpb as pb, mvccpb};
+use crate::pb::{etcdserverpb as pb, mvccpb, orrerypeerpb};
 use orrery_core::cluster::Member;
 use orrery_core::mvcc::{Event, EventType, KeyValue};
 use orrery_core::request::{self as core, ResponseHeader};
@@ -259,6 +259,28 @@ pub fn members(
         r.member.map(member),
         r.members.into_iter().map(member).collect(),
     )
+}
+
+/// A member for the peer `Members` call.
+pub fn peer_member(m: Member) -> orrerypeerpb::PeerMember {
+    orrerypeerpb::PeerMember {
+        id: m.id,
+        name: m.name,
+        peer_urls: m.peer_urls,
+        client_urls: m.client_urls,
+        is_learner: m.is_learner,
+    }
+}
+
+/// A member from the peer `Members` call.
+pub fn member_from_peer(m: orrerypeerpb::PeerMember) -> Member {
+    Member {
+        id: m.id,
+        name: m.name,
+        peer_urls: m.peer_urls,
+        client_urls: m.client_urls,
+        is_learner: m.is_learner,
+    }
 }
 
 /// Maintenance.Status (`version` is the etcd version clients compare against).

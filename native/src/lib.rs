@@ -3,6 +3,7 @@
 //!
 //! | module | etcd counterpart | what |
 //! |---|---|---|
+//! | [`compactor`] | `v3compactor` | periodic and revision auto-compaction, on the leader |
 //! | [`convert`] | `v3rpc` | protobuf ↔ core requests and responses, in one place |
 //! | [`pb`] | `etcdserverpb`, `mvccpb`, `authpb` | the generated v3 API types and services |
 //! | [`grpc`] | `etcdserver/api/v3rpc` | the gRPC services |
@@ -11,13 +12,20 @@
 //! | [`status`] | `rpctypes` | etcd errors as gRPC statuses |
 //! | [`transport`] | `rafthttp` | member-to-member streams, bounded queues, reconnects |
 //! | [`snap`] | `etcdserver/api/snap` | Raft snapshot files |
+//! | [`embed`] | `embed` | start a whole member from its flags (binary and in-process tests) |
+//! | [`http`] | `etcdhttp` | `/health`, `/version`, `/metrics` on the client port |
+//! | [`metrics`] | `prometheus` collectors | the numbers `/metrics` exports, under etcd's names |
 //! | [`data_dir`] | `fileutil.TryLockFile` | the data-dir layout and its exclusive lock |
 #![deny(missing_docs)]
 
+pub mod compactor;
 pub mod convert;
 pub mod data_dir;
+pub mod embed;
 pub mod flags;
 pub mod grpc;
+pub mod http;
+pub mod metrics;
 pub mod node;
 pub mod pb;
 pub mod snap;

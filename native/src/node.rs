@@ -6,6 +6,7 @@
 //! [`NodeHandle`]: a bounded command queue, answers on one-shot channels.
 
 use crate::data_dir::DataDir;
+use crate::metrics::Metrics;
 use crate::snap::SnapDir;
 use crate::wal::Wal;
 use orrery_core::cluster::Member;
@@ -17,6 +18,8 @@ use orrery_core::watch::{StreamId, WatchResponse};
 use orrery_core::EtcdError;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::{mpsc, oneshot};
 
@@ -30,12 +33,14 @@ const WATCH_QUEUE: usize = 256;
 pub struct NodeConfig {
     /// The member's settings.
     pub server: ServerConfig,
-    /// `--data-dir`.
+    /// `--data-dir` (for messages).
     pub data_dir: PathBuf,
-    /// `--wal-dir` (default: inside the data dir).
-    pub wal_dir: Option<PathBuf>,
-    /// `--initial-cluster` (with `--initial-cluster-state new`); empty when joining.
+    /// `--initial-cluster` (with `--initial-cluster-state new`), or the members an existing
+    /// member listed (when joining).
     pub initial_cluster: Vec<Member>,
+    /// Started with `--initial-cluster-state existing`: start empty and wait for the
+    /// leader's snapshot; `initial_cluster` only says where the peers are until then.
+    pub joining: bool,
 }
 
 /// What the node answers a client with.
@@ -117,10 +122,11 @@ impl NodeHandle {
 /// `outbound` receives the messages for peers.
 pub fn start(
     config: NodeConfig,
+    dir: DataDir,
     outbound: mpsc::Sender<PeerMessage>,
     peer_urls: tokio::sync::watch::Sender<crate::transport::PeerUrls>,
+    metrics: Arc<Metrics>,
 ) -> Result<NodeHandle, String> {
-    let dir = DataDir::open(&config.data_dir, config.wal_dir.as_deref())?;
     let (wal, replayed) = Wal::open(&dir.wal).map_err(|e| e.to_string())?;
     if replayed.repaired_bytes > 0 {
         tracing::warn!(bytes = replayed.repaired_bytes, "repaired a torn WAL tail");
@@ -146,7 +152,7 @@ pub fn start(
             Server::restart(config.server.clone(), seed, durable)
                 .map_err(|e| format!("cannot restart from {}: {e}", config.data_dir.display()))?
         }
-        None if config.initial_cluster.is_empty() => {
+        None if config.joining => {
             tracing::info!("joining an existing cluster");
             Server::join(config.server.clone(), seed)
         }
@@ -172,6 +178,8 @@ pub fn start(
         outbound,
         peer_urls,
         leader: 0,
+        initial_cluster: config.initial_cluster,
+        metrics,
     };
     task.publish_peer_urls();
     tokio::spawn(task.run(rx));
@@ -200,6 +208,9 @@ struct NodeTask {
     outbound: mpsc::Sender<PeerMessage>,
     peer_urls: tokio::sync::watch::Sender<crate::transport::PeerUrls>,
     leader: u64,
+    /// Where the peers are before the member has a membership of its own (joining).
+    initial_cluster: Vec<Member>,
+    metrics: Arc<Metrics>,
 }
 
 impl NodeTask {
@@ -245,6 +256,7 @@ impl NodeTask {
                 tracing::error!("stopping: the WAL cannot be written");
                 return;
             }
+            self.update_metrics();
             if self.server.is_removed() {
                 tracing::warn!("this member was removed from the cluster; stopping");
                 return;
@@ -279,9 +291,22 @@ impl NodeTask {
         match out {
             Output::Persist(batch) => {
                 let number = batch.number;
+                // A snapshot from the leader replaces the log: its file must exist before the
+                // WAL marker that refers to it, or a restart would find the marker and no
+                // state to go with it.
+                if let Some(snap) = &batch.snapshot {
+                    if let Err(e) = self.snaps.save(snap) {
+                        tracing::error!(error = %e, "saving a received snapshot failed");
+                        return Err(());
+                    }
+                }
+                let metrics = &self.metrics;
                 let written = self.wal.append(&batch).and_then(|()| {
                     if batch.must_sync {
-                        self.wal.sync()
+                        let started = Instant::now();
+                        let synced = self.wal.sync();
+                        metrics.wal_fsync.observe(started.elapsed());
+                        synced
                     } else {
                         Ok(())
                     }
@@ -324,6 +349,16 @@ impl NodeTask {
                 let _ = reply.send((stream, rx));
             }
             Output::Response { id, result } => {
+                if matches!(
+                    result,
+                    Err(EtcdError::Timeout
+                        | EtcdError::TimeoutDueToLeaderFail
+                        | EtcdError::TooManyRequests
+                        | EtcdError::NoLeader
+                        | EtcdError::Stopped)
+                ) {
+                    self.metrics.failed.fetch_add(1, Relaxed);
+                }
                 if let Some(reply) = self.replies.remove(&id) {
                     let _ = reply.send(result);
                 }
@@ -354,13 +389,27 @@ impl NodeTask {
         Ok(())
     }
 
+    fn update_metrics(&self) {
+        let m = &self.metrics;
+        let p = self.server.progress();
+        m.has_leader.store(u64::from(self.leader != 0), Relaxed);
+        m.is_leader
+            .store(u64::from(p.role == StateRole::Leader), Relaxed);
+        m.committed.store(p.commit, Relaxed);
+        m.applied.store(self.server.applied_index(), Relaxed);
+        m.pending
+            .store(self.server.pending_requests() as u64, Relaxed);
+    }
+
     /// Tells the transport where the peers are (after any membership change).
     fn publish_peer_urls(&self) {
         let me = self.server.config().id;
-        let urls = self
-            .server
-            .membership()
-            .members()
+        let mut members: Vec<&Member> = self.server.membership().members().collect();
+        if members.is_empty() {
+            members = self.initial_cluster.iter().collect();
+        }
+        let urls = members
+            .into_iter()
             .filter(|m| m.id != me)
             .map(|m| (m.id, m.peer_urls.clone()))
             .collect();
@@ -377,6 +426,7 @@ impl NodeTask {
         match n {
             Notice::LeaderChanged { leader, term } if leader != self.leader => {
                 self.leader = leader;
+                self.metrics.leader_changes.fetch_add(1, Relaxed);
                 if leader == 0 {
                     tracing::warn!(term, "lost the leader");
                 } else {

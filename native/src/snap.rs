@@ -76,6 +76,11 @@ impl SnapDir {
     }
 
     /// Snapshot files, oldest first: (index, path).
+    /// Whether any snapshot file exists (the member has started before).
+    pub fn has_snapshots(&self) -> Result<bool, SnapError> {
+        Ok(!self.files()?.is_empty())
+    }
+
     fn files(&self) -> Result<Vec<(u64, PathBuf)>, SnapError> {
         let mut out = Vec::new();
         for e in fs::read_dir(&self.dir).map_err(|e| SnapError::Io(self.dir.clone(), e))? {

@@ -3,9 +3,11 @@
 //! peer's queue is full, messages are dropped (Raft retransmits) and the member is told the
 //! peer is unreachable. Broken connections are retried with backoff.
 
+use crate::convert;
 use crate::node::{NodeHandle, TransportEvent};
 use crate::pb::orrerypeerpb as pb;
-use orrery_core::server::PeerMessage;
+use orrery_core::cluster::Member;
+use orrery_core::server::{ClientRequest, ClientResponse, PeerMessage};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -156,4 +158,71 @@ impl pb::peer_server::Peer for PeerService {
         }
         Ok(tonic::Response::new(pb::Ack {}))
     }
+
+    async fn members(
+        &self,
+        _: tonic::Request<pb::MembersRequest>,
+    ) -> Result<tonic::Response<pb::MembersReply>, tonic::Status> {
+        let r = self
+            .node
+            .request(ClientRequest::MemberList)
+            .await
+            .map_err(crate::status::status)?;
+        let ClientResponse::Members(r) = r else {
+            return Err(tonic::Status::internal(
+                "orrery: member list answered oddly",
+            ));
+        };
+        Ok(tonic::Response::new(pb::MembersReply {
+            cluster_id: r.header.cluster_id,
+            members: r.members.into_iter().map(convert::peer_member).collect(),
+        }))
+    }
+}
+
+/// The cluster as an existing member sees it: the cluster ID and the members.
+#[derive(Clone, Debug)]
+pub struct RemoteCluster {
+    /// The cluster ID.
+    pub cluster_id: u64,
+    /// Its members (the one being started among them, if it was added).
+    pub members: Vec<Member>,
+}
+
+/// Asks the members at `peer_urls`, in turn, for the cluster they belong to (etcd's
+/// `GetClusterFromRemotePeers`); the first answer wins. Each try is bounded by `timeout`.
+pub async fn fetch_cluster(
+    peer_urls: &[String],
+    timeout: Duration,
+) -> Result<RemoteCluster, String> {
+    let mut errors = Vec::new();
+    for url in peer_urls {
+        let ask = async {
+            let mut c = pb::peer_client::PeerClient::connect(url.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            c.members(pb::MembersRequest {})
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|e| e.message().to_owned())
+        };
+        match tokio::time::timeout(timeout, ask).await {
+            Ok(Ok(r)) => {
+                return Ok(RemoteCluster {
+                    cluster_id: r.cluster_id,
+                    members: r
+                        .members
+                        .into_iter()
+                        .map(convert::member_from_peer)
+                        .collect(),
+                })
+            }
+            Ok(Err(e)) => errors.push(format!("{url}: {e}")),
+            Err(_) => errors.push(format!("{url}: no answer within {timeout:?}")),
+        }
+    }
+    Err(format!(
+        "could not retrieve cluster information from the given URLs ({})",
+        errors.join("; ")
+    ))
 }

@@ -84,6 +84,9 @@ pub struct ServerConfig {
     pub watch_progress_notify_ms: u64,
     /// Largest append message, in bytes (etcd: 1 MiB).
     pub max_size_per_msg: u64,
+    /// Largest client write, measured on its encoded entry (`--max-request-bytes`,
+    /// 1.5 MiB); larger ones fail with `request is too large`.
+    pub max_request_bytes: usize,
     /// Append messages in flight per follower (etcd: 4096; smaller keeps memory bounded).
     pub max_inflight_msgs: usize,
     /// The state machine's settings.
@@ -108,6 +111,7 @@ impl ServerConfig {
             request_timeout_ms: 7_000,
             watch_progress_notify_ms: 600_000,
             max_size_per_msg: 1024 * 1024,
+            max_request_bytes: 1024 * 1024 * 3 / 2,
             max_inflight_msgs: 256,
             state_machine: apply::Config::default(),
         }
@@ -395,6 +399,17 @@ impl Server {
     /// Whether this member was removed from the cluster.
     pub fn is_removed(&self) -> bool {
         self.removed
+    }
+
+    /// The last index applied to the state machine.
+    pub fn applied_index(&self) -> u64 {
+        self.applied
+    }
+
+    /// Client writes proposed or waiting to be, not yet answered (etcd's
+    /// `proposals_pending`).
+    pub fn pending_requests(&self) -> usize {
+        self.proposals.len()
     }
 
     /// The numbers of [`Server::status`] without the member lists: no allocation, for

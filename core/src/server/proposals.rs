@@ -66,6 +66,9 @@ impl Server {
     pub(super) fn propose_request(&mut self, id: RequestId, request: Request) {
         let proposal = self.ids.next_id();
         let data = entry::Payload::Request { proposal, request }.encode();
+        if data.len() > self.config.max_request_bytes {
+            return self.respond(id, Err(crate::EtcdError::RequestTooLarge));
+        }
         self.propose_for(id, proposal, ProposalData::Normal(data));
     }
 

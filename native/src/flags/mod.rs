@@ -1,7 +1,9 @@
 //! etcd's command-line flags (3.4 names and defaults), each also read from its `ETCD_*`
 //! environment variable, and etcd's member and cluster IDs.
 
-use clap::Parser;
+mod config_file;
+
+use clap::{CommandFactory, FromArgMatches, Parser};
 use orrery_core::cluster::Member;
 use sha1::{Digest, Sha1};
 use std::path::PathBuf;
@@ -76,12 +78,117 @@ pub struct Flags {
     /// Enable the Raft pre-vote algorithm.
     #[arg(long, env = "ETCD_PRE_VOTE", default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
     pub pre_vote: bool,
+    /// Raise alarms when backend size exceeds the given quota (0 defaults to low space
+    /// quota).
+    #[arg(long, env = "ETCD_QUOTA_BACKEND_BYTES", default_value_t = 0)]
+    pub quota_backend_bytes: i64,
+    /// Maximum client request size in bytes the server will accept.
+    #[arg(long, env = "ETCD_MAX_REQUEST_BYTES", default_value_t = 1_572_864)]
+    pub max_request_bytes: u64,
+    /// Interpret 'auto-compaction-retention' one of: periodic|revision. 'periodic' for
+    /// duration based retention, defaulting to hours if no time unit is provided (e.g.
+    /// '5m'). 'revision' for revision number based retention.
+    #[arg(long, env = "ETCD_AUTO_COMPACTION_MODE", default_value = "periodic", value_parser = ["periodic", "revision"])]
+    pub auto_compaction_mode: String,
+    /// Auto compaction retention for mvcc key value store. 0 means disable auto compaction.
+    #[arg(long, env = "ETCD_AUTO_COMPACTION_RETENTION", default_value = "0")]
+    pub auto_compaction_retention: String,
     /// Log level: debug, info, warn, error.
     #[arg(long, env = "ETCD_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+    /// Path to the server configuration file (etcd's YAML keys). When given, the other
+    /// flags and environment variables are ignored, as in etcd.
+    #[arg(long, env = "ETCD_CONFIG_FILE")]
+    pub config_file: Option<PathBuf>,
+    /// Keys of the config file that were ignored (logged once logging is up).
+    #[arg(skip)]
+    pub ignored_config_keys: Vec<String>,
+}
+
+/// How often and how far the auto-compactor compacts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AutoCompaction {
+    /// Off (retention 0).
+    Off,
+    /// Keep this much history (etcd `periodic`).
+    Periodic(std::time::Duration),
+    /// Keep this many revisions (etcd `revision`).
+    Revision(i64),
 }
 
 impl Flags {
+    /// The flags from the command line and `ETCD_*` variables, or, with `--config-file`,
+    /// from that file alone. Clap reports bad flags itself (and exits); errors here are one
+    /// line naming the flag or the file.
+    pub fn load() -> Result<Self, String> {
+        let flags = Self::parse();
+        match &flags.config_file {
+            Some(path) => Self::from_config_file(path),
+            None => Ok(flags),
+        }
+    }
+
+    /// The flags a config file gives, with etcd's defaults for the rest (environment
+    /// variables are not read, as etcd ignores them then).
+    pub fn from_config_file(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--config-file {}: {e}", path.display()))?;
+        let (args, ignored) = config_file::to_args(&text)
+            .map_err(|e| format!("--config-file {}: {e}", path.display()))?;
+        let mut flags = Self::from_args_without_env(args)
+            .map_err(|e| format!("--config-file {}: {e}", path.display()))?;
+        flags.config_file = Some(path.to_owned());
+        flags.ignored_config_keys = ignored;
+        Ok(flags)
+    }
+
+    /// Parses `args` (flags only, no program name) with no environment variables.
+    pub fn from_args_without_env(args: Vec<String>) -> Result<Self, String> {
+        let command = Self::command().mut_args(|a| a.env(None::<&str>));
+        let argv = std::iter::once("orrery".to_owned()).chain(args);
+        let matches = command.try_get_matches_from(argv).map_err(|e| {
+            // Clap's first line names the flag and the bad value.
+            e.to_string()
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .replace("error: ", "")
+        })?;
+        Self::from_arg_matches(&matches).map_err(|e| e.to_string())
+    }
+
+    /// `--auto-compaction-mode` and `--auto-compaction-retention`, as etcd reads them: a
+    /// bare number of hours (or revisions), or a Go duration such as `5m` or `1h30m`.
+    pub fn auto_compaction(&self) -> Result<AutoCompaction, String> {
+        let r = self.auto_compaction_retention.trim();
+        let bad = || {
+            format!(
+                "--auto-compaction-retention: invalid value {r:?} for mode {:?}",
+                self.auto_compaction_mode
+            )
+        };
+        if self.auto_compaction_mode == "revision" {
+            let n: i64 = r.parse().map_err(|_| bad())?;
+            if n < 0 {
+                return Err(bad());
+            }
+            return Ok(if n == 0 {
+                AutoCompaction::Off
+            } else {
+                AutoCompaction::Revision(n)
+            });
+        }
+        let d = match r.parse::<u64>() {
+            Ok(hours) => std::time::Duration::from_secs(hours * 3600),
+            Err(_) => config_file::go_duration(r).ok_or_else(bad)?,
+        };
+        Ok(if d.is_zero() {
+            AutoCompaction::Off
+        } else {
+            AutoCompaction::Periodic(d)
+        })
+    }
+
     /// `--data-dir`, defaulting to `${name}.etcd`.
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir
@@ -101,6 +208,16 @@ impl Flags {
                 self.election_timeout, self.heartbeat_interval
             ));
         }
+        if self.max_request_bytes == 0 {
+            return Err("--max-request-bytes must be greater than 0".into());
+        }
+        if self.quota_backend_bytes < 0 {
+            return Err(format!(
+                "--quota-backend-bytes: {} is negative",
+                self.quota_backend_bytes
+            ));
+        }
+        self.auto_compaction()?;
         if self.election_timeout > 50_000 {
             return Err(format!(
                 "--election-timeout[{}ms] is too long, and should be set less than 50000ms",

@@ -1,0 +1,138 @@
+//! The Auth service, before authentication exists: `Authenticate` answers etcd's
+//! `authentication is not enabled` (what etcd says while auth is off), `AuthDisable` succeeds
+//! (auth is off), and every user and role call answers `Unimplemented`, so that clients get
+//! a clear error instead of a broken connection.
+
+use super::*;
+use tonic::{Request, Response as R};
+
+/// Header for answers that need one.
+async fn header(s: &Services) -> Result<Option<pb::ResponseHeader>, Status> {
+    match s.ask(ClientRequest::Status).await? {
+        ClientResponse::Status(st) => Ok(crate::convert::header(st.header)),
+        other => Err(unexpected("status", &other)),
+    }
+}
+
+fn not_yet() -> Status {
+    Status::unimplemented("orrery: users, roles and auth enable are not implemented yet")
+}
+
+#[tonic::async_trait]
+impl pb::auth_server::Auth for Services {
+    async fn authenticate(
+        &self,
+        _: Request<pb::AuthenticateRequest>,
+    ) -> Result<R<pb::AuthenticateResponse>, Status> {
+        Err(crate::status::status(
+            orrery_core::EtcdError::AuthNotEnabled,
+        ))
+    }
+
+    async fn auth_disable(
+        &self,
+        _: Request<pb::AuthDisableRequest>,
+    ) -> Result<R<pb::AuthDisableResponse>, Status> {
+        Ok(R::new(pb::AuthDisableResponse {
+            header: header(self).await?,
+        }))
+    }
+
+    async fn auth_enable(
+        &self,
+        _: Request<pb::AuthEnableRequest>,
+    ) -> Result<R<pb::AuthEnableResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_add(
+        &self,
+        _: Request<pb::AuthUserAddRequest>,
+    ) -> Result<R<pb::AuthUserAddResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_get(
+        &self,
+        _: Request<pb::AuthUserGetRequest>,
+    ) -> Result<R<pb::AuthUserGetResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_list(
+        &self,
+        _: Request<pb::AuthUserListRequest>,
+    ) -> Result<R<pb::AuthUserListResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_delete(
+        &self,
+        _: Request<pb::AuthUserDeleteRequest>,
+    ) -> Result<R<pb::AuthUserDeleteResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_change_password(
+        &self,
+        _: Request<pb::AuthUserChangePasswordRequest>,
+    ) -> Result<R<pb::AuthUserChangePasswordResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_grant_role(
+        &self,
+        _: Request<pb::AuthUserGrantRoleRequest>,
+    ) -> Result<R<pb::AuthUserGrantRoleResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn user_revoke_role(
+        &self,
+        _: Request<pb::AuthUserRevokeRoleRequest>,
+    ) -> Result<R<pb::AuthUserRevokeRoleResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn role_add(
+        &self,
+        _: Request<pb::AuthRoleAddRequest>,
+    ) -> Result<R<pb::AuthRoleAddResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn role_get(
+        &self,
+        _: Request<pb::AuthRoleGetRequest>,
+    ) -> Result<R<pb::AuthRoleGetResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn role_list(
+        &self,
+        _: Request<pb::AuthRoleListRequest>,
+    ) -> Result<R<pb::AuthRoleListResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn role_delete(
+        &self,
+        _: Request<pb::AuthRoleDeleteRequest>,
+    ) -> Result<R<pb::AuthRoleDeleteResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn role_grant_permission(
+        &self,
+        _: Request<pb::AuthRoleGrantPermissionRequest>,
+    ) -> Result<R<pb::AuthRoleGrantPermissionResponse>, Status> {
+        Err(not_yet())
+    }
+
+    async fn role_revoke_permission(
+        &self,
+        _: Request<pb::AuthRoleRevokePermissionRequest>,
+    ) -> Result<R<pb::AuthRoleRevokePermissionResponse>, Status> {
+        Err(not_yet())
+    }
+}
