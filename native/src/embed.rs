@@ -35,12 +35,16 @@ pub struct Etcd {
 }
 
 impl Etcd {
-    /// Waits until a listener fails (they run until the process ends otherwise).
+    /// Waits until a listener fails or the member stops (removed from the cluster, or its
+    /// WAL failed); both run until the process ends otherwise.
     pub async fn wait(&mut self) -> Result<(), String> {
-        match self.servers.join_next().await {
-            None | Some(Ok(Ok(()))) => Ok(()),
-            Some(Ok(Err(e))) => Err(e),
-            Some(Err(e)) => Err(e.to_string()),
+        tokio::select! {
+            r = self.servers.join_next() => match r {
+                None | Some(Ok(Ok(()))) => Ok(()),
+                Some(Ok(Err(e))) => Err(e),
+                Some(Err(e)) => Err(e.to_string()),
+            },
+            () = self.node.closed() => Err("the member stopped (the log says why)".into()),
         }
     }
 

@@ -65,6 +65,24 @@ async fn quorum_read(node: &NodeHandle) -> bool {
     )
 }
 
+/// Any other path: gRPC's `Unimplemented` for gRPC requests (what tonic answers), and Go's
+/// `404 page not found` for plain HTTP, as etcd's mux does.
+pub async fn not_found(request: axum::extract::Request) -> axum::response::Response {
+    let grpc = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    if grpc {
+        return tonic::Status::unimplemented("").into_http();
+    }
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "404 page not found\n",
+    )
+        .into_response()
+}
+
 async fn version() -> axum::response::Response {
     json(
         StatusCode::OK,

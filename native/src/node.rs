@@ -107,6 +107,12 @@ impl NodeHandle {
         rx.await.map_err(|_| EtcdError::Stopped)
     }
 
+    /// Resolves once the node task has stopped (removed from the cluster, or the WAL
+    /// failed); the task logs why.
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
+
     /// Delivers a message from a peer.
     pub async fn peer_message(&self, m: PeerMessage) {
         let _ = self.tx.send(Command::Peer(m)).await;

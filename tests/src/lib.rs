@@ -121,14 +121,14 @@ impl Member {
         }
     }
 
-    /// Waits until the member answers (its cluster has a leader).
+    /// Waits until the member answers a quorum read (its cluster has a leader).
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Some(ctl) = etcdctl_bin() {
                 let out = Command::new(ctl)
                     .args(["--endpoints", &self.endpoint, "--command-timeout=1s"])
-                    .args(["endpoint", "status"])
+                    .args(["endpoint", "health"])
                     .output();
                 if out.is_ok_and(|o| o.status.success()) {
                     return;
@@ -140,6 +140,11 @@ impl Member {
             "orrery did not become ready; log:\n{}",
             std::fs::read_to_string(&self.log).unwrap_or_default()
         );
+    }
+
+    /// Whether the process has exited on its own.
+    pub fn exited(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|s| s.is_some())
     }
 
     /// Kills the process without warning (`kill -9`).
@@ -193,6 +198,9 @@ pub struct Cluster {
     /// The members (`None` while killed).
     pub members: Vec<Option<Member>>,
     specs: Vec<(PathBuf, u16, Vec<String>)>,
+    /// `name=peerURL` of every member, in order.
+    initial: Vec<String>,
+    dir: PathBuf,
 }
 
 impl Cluster {
@@ -204,6 +212,7 @@ impl Cluster {
             .enumerate()
             .map(|(i, (_, peer))| format!("n{}=http://127.0.0.1:{peer}", i + 1))
             .collect();
+        let initial_list = initial.clone();
         let initial = initial.join(",");
         let specs: Vec<(PathBuf, u16, Vec<String>)> = ports
             .iter()
@@ -230,7 +239,43 @@ impl Cluster {
         for m in members.iter().flatten() {
             m.wait_ready();
         }
-        Self { members, specs }
+        Self {
+            members,
+            specs,
+            initial: initial_list,
+            dir: dir.to_owned(),
+        }
+    }
+
+    /// Adds a member the way the etcd docs do: `etcdctl member add` on a running member,
+    /// then a new process with `--initial-cluster-state existing`. Returns its index.
+    pub fn add_member(&mut self) -> usize {
+        let i = self.members.len();
+        let name = format!("n{}", i + 1);
+        let (client, peer) = (free_port(), free_port());
+        let peer_url = format!("http://127.0.0.1:{peer}");
+        let via = self.members.iter().flatten().next().expect("a live member");
+        let added = via.ok(&["member", "add", &name, &format!("--peer-urls={peer_url}")]);
+        assert!(added.starts_with("Member "), "{added}");
+        self.initial.push(format!("{name}={peer_url}"));
+        let args = vec![
+            "--name".into(),
+            name.clone(),
+            "--initial-cluster".into(),
+            self.initial.join(","),
+            "--initial-cluster-state".into(),
+            "existing".into(),
+            "--initial-advertise-peer-urls".into(),
+            peer_url.clone(),
+            "--listen-peer-urls".into(),
+            peer_url,
+        ];
+        let spec = (self.dir.join(&name), client, args);
+        let m = Member::spawn(&spec.0, spec.1, &spec.2);
+        m.wait_ready();
+        self.specs.push(spec);
+        self.members.push(Some(m));
+        i
     }
 
     /// Kills member `i` with SIGKILL.
@@ -265,6 +310,28 @@ impl Drop for Member {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `GET http://<endpoint><path>` over HTTP/1.1: the status code and the body.
+pub fn http_get(endpoint: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(endpoint).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {endpoint}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status code");
+    (status, body.to_owned())
 }
 
 /// A fresh scratch directory for one test.

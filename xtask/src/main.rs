@@ -130,6 +130,7 @@ fn test() -> Result<(), String> {
     let start = Instant::now();
     println!("==> checking tools");
     tools::ensure_wasm_target()?;
+    tools::ensure_protoc()?;
     let etcd = tools::ensure_etcd(on_ci())?;
     let runner = tools::ensure_wasm_bindgen_test_runner(on_ci())?;
     // The scenario runner compares the core with this etcd and must not skip it.

@@ -23,6 +23,34 @@ pub fn ensure_wasm_target() -> Result<(), String> {
     run(Command::new("rustup").args(["target", "add", WASM_TARGET]))
 }
 
+/// Finds `protoc`, installing Debian's `protobuf-compiler` when running as root: the
+/// `etcd-client` crate the end-to-end tests use compiles its .proto files with it (Orrery's
+/// own crates do not need it).
+pub fn ensure_protoc() -> Result<(), String> {
+    if on_path("protoc") || std::env::var_os("PROTOC").is_some() {
+        println!("    protoc: installed");
+        return Ok(());
+    }
+    if is_root() && on_path("apt-get") {
+        println!("    protoc: installing Debian's protobuf-compiler with apt-get");
+        let apt = |args: &[&str]| {
+            run(Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive"))
+        };
+        apt(&["update", "-qq"])?;
+        apt(&["install", "-y", "-qq", "protobuf-compiler"])?;
+        if on_path("protoc") {
+            return Ok(());
+        }
+    }
+    Err(
+        "protoc is not installed and cannot be installed here; the etcd-client crate the \
+         tests use needs it (`apt-get install protobuf-compiler`)"
+            .into(),
+    )
+}
+
 /// Finds etcd (`$ORRERY_ETCD` or `PATH`), installing Debian's `etcd-server` when running as
 /// root. Returns `None` only outside CI, when it cannot be had.
 pub fn ensure_etcd(required: bool) -> Result<Option<PathBuf>, String> {

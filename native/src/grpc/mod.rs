@@ -64,7 +64,11 @@ impl Services {
         )
         .add_service(pb::auth_server::AuthServer::new(self.clone()))
         .add_service(pb::cluster_server::ClusterServer::new(self));
-        tonic::service::Routes::from(grpc.into_axum_router().merge(http))
+        let all = grpc
+            .into_axum_router()
+            .merge(http)
+            .fallback(crate::http::not_found);
+        tonic::service::Routes::from(all)
     }
 }
 
