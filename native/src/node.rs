@@ -10,6 +10,7 @@ use crate::metrics::Metrics;
 use crate::snap::SnapDir;
 use crate::wal::Wal;
 use orrery_core::cluster::Member;
+use orrery_core::server::raftpb::Snapshot;
 use orrery_core::server::{
     ClientRequest, ClientResponse, DurableState, Input, Notice, Output, PeerMessage, Server,
     ServerConfig, StateRole,
@@ -56,6 +57,7 @@ enum Command {
     },
     Peer(PeerMessage),
     Transport(TransportEvent),
+    Backup(oneshot::Sender<Snapshot>),
 }
 
 /// What the peer transport tells the member.
@@ -111,6 +113,16 @@ impl NodeHandle {
     /// failed); the task logs why.
     pub async fn closed(&self) {
         self.tx.closed().await;
+    }
+
+    /// A backup of the member's applied state (Maintenance.Snapshot).
+    pub async fn backup(&self) -> Result<Snapshot, EtcdError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Backup(reply))
+            .await
+            .map_err(|_| EtcdError::Stopped)?;
+        rx.await.map_err(|_| EtcdError::Stopped)
     }
 
     /// Delivers a message from a peer.
@@ -250,6 +262,9 @@ impl NodeTask {
                         self.handle(Input::Client { id, request: ClientRequest::WatchOpen });
                     }
                     Some(Command::Peer(m)) => self.handle(Input::Message(m)),
+                    Some(Command::Backup(reply)) => {
+                        let _ = reply.send(self.server.backup());
+                    }
                     Some(Command::Transport(TransportEvent::SnapshotSent { to, ok })) => {
                         self.handle(Input::SnapshotSent { to, ok })
                     }

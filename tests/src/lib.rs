@@ -48,6 +48,24 @@ pub fn etcdctl_bin() -> Option<PathBuf> {
     found
 }
 
+/// The real `etcd` 3.4 server (`ORRERY_ETCD` or `PATH`), for side-by-side comparisons.
+/// `None` only outside CI, like [`etcdctl_bin`].
+pub fn etcd_bin() -> Option<PathBuf> {
+    let found = std::env::var_os("ORRERY_ETCD")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::split_paths(&std::env::var_os("PATH")?)
+                .map(|d| d.join("etcd"))
+                .find(|p| p.is_file())
+        });
+    let required = std::env::var("CI").is_ok_and(|v| v == "true")
+        || std::env::var_os("ORRERY_REQUIRE_ETCD").is_some();
+    if found.is_none() && required {
+        panic!("etcd not found: install Debian's etcd-server (cargo xtask test does)");
+    }
+    found
+}
+
 /// True (after saying so) when etcdctl is missing outside CI: the caller returns. Under CI
 /// [`etcdctl_bin`] fails the test instead.
 pub fn skip_without_etcdctl() -> bool {
@@ -78,6 +96,42 @@ pub struct Member {
 }
 
 impl Member {
+    /// Starts the real etcd as a one-member cluster with etcd's default name and peer URL
+    /// (so its member and cluster IDs are the same as an orrery started by
+    /// [`Member::start`]), listening on free ports.
+    pub fn start_real_etcd(etcd: &Path, data_dir: &Path, port: u16) -> Self {
+        let endpoint = format!("127.0.0.1:{port}");
+        let url = format!("http://{endpoint}");
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        let log = data_dir.with_extension("log");
+        let child = Command::new(etcd)
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args([
+                "--listen-client-urls",
+                &url,
+                "--advertise-client-urls",
+                &url,
+            ])
+            .args([
+                "--listen-peer-urls",
+                &format!("http://127.0.0.1:{}", free_port()),
+            ])
+            .args(["--heartbeat-interval", "20", "--election-timeout", "200"])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("start etcd");
+        let m = Self {
+            child,
+            endpoint,
+            data_dir: data_dir.to_owned(),
+            log,
+        };
+        m.wait_ready();
+        m
+    }
+
     /// Starts a one-member cluster with its data in `data_dir`, waiting until it answers.
     pub fn start(data_dir: &Path, port: u16) -> Self {
         // Advertise etcd's default peer URL (so the member ID is etcd's default one) but

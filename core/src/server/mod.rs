@@ -401,6 +401,12 @@ impl Server {
         self.removed
     }
 
+    /// A backup of the applied state (Maintenance.Snapshot): a Raft snapshot at the applied
+    /// index, the same data a member saves to disk. Costs a full encoding of the state.
+    pub fn backup(&self) -> Snapshot {
+        self.snapshot_of_applied()
+    }
+
     /// The last index applied to the state machine.
     pub fn applied_index(&self) -> u64 {
         self.applied

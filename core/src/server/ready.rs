@@ -188,7 +188,8 @@ impl Server {
         }
     }
 
-    pub(super) fn take_snapshot(&mut self) {
+    /// The applied state as a Raft snapshot at the applied index.
+    pub(super) fn snapshot_of_applied(&self) -> Snapshot {
         let term = raft::Storage::term(self.raw.store(), self.applied)
             .expect("the applied entry is in the log");
         let mut snap = Snapshot::default();
@@ -197,6 +198,11 @@ impl Server {
         meta.term = term;
         *meta.mut_conf_state() = sorted_conf_state(self.raw.raft.prs().conf().to_conf_state());
         snap.data = entry::encode_snapshot_data(&self.membership, &self.sm.snapshot()).into();
+        snap
+    }
+
+    pub(super) fn take_snapshot(&mut self) {
+        let snap = self.snapshot_of_applied();
         self.raw.mut_store().set_snapshot(snap.clone());
         let compact_to = (self.applied + 1)
             .saturating_sub(self.config.snapshot_catchup_entries)

@@ -1,9 +1,11 @@
-//! The Auth service, before authentication exists: `Authenticate` answers etcd's
-//! `authentication is not enabled` (what etcd says while auth is off), `AuthDisable` succeeds
-//! (auth is off), and every user and role call answers `Unimplemented`, so that clients get
-//! a clear error instead of a broken connection.
+//! The Auth service before users and roles can be created: an auth store that is always
+//! empty, answering exactly as etcd does with no users and auth off. `Authenticate` says
+//! `authentication is not enabled`, `AuthDisable` succeeds, lists are empty, lookups find no
+//! user or role, and `AuthEnable` finds no root user. Only `UserAdd` and `RoleAdd` answer
+//! `Unimplemented`: they are what the auth issue builds.
 
 use super::*;
+use orrery_core::EtcdError;
 use tonic::{Request, Response as R};
 
 /// Header for answers that need one.
@@ -15,7 +17,11 @@ async fn header(s: &Services) -> Result<Option<pb::ResponseHeader>, Status> {
 }
 
 fn not_yet() -> Status {
-    Status::unimplemented("orrery: users, roles and auth enable are not implemented yet")
+    Status::unimplemented("orrery: adding users and roles is not implemented yet")
+}
+
+fn etcd(e: EtcdError) -> Status {
+    crate::status::status(e)
 }
 
 #[tonic::async_trait]
@@ -42,7 +48,7 @@ impl pb::auth_server::Auth for Services {
         &self,
         _: Request<pb::AuthEnableRequest>,
     ) -> Result<R<pb::AuthEnableResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::RootUserNotExist))
     }
 
     async fn user_add(
@@ -56,42 +62,45 @@ impl pb::auth_server::Auth for Services {
         &self,
         _: Request<pb::AuthUserGetRequest>,
     ) -> Result<R<pb::AuthUserGetResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::UserNotFound))
     }
 
     async fn user_list(
         &self,
         _: Request<pb::AuthUserListRequest>,
     ) -> Result<R<pb::AuthUserListResponse>, Status> {
-        Err(not_yet())
+        Ok(R::new(pb::AuthUserListResponse {
+            header: header(self).await?,
+            users: Vec::new(),
+        }))
     }
 
     async fn user_delete(
         &self,
         _: Request<pb::AuthUserDeleteRequest>,
     ) -> Result<R<pb::AuthUserDeleteResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::UserNotFound))
     }
 
     async fn user_change_password(
         &self,
         _: Request<pb::AuthUserChangePasswordRequest>,
     ) -> Result<R<pb::AuthUserChangePasswordResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::UserNotFound))
     }
 
     async fn user_grant_role(
         &self,
         _: Request<pb::AuthUserGrantRoleRequest>,
     ) -> Result<R<pb::AuthUserGrantRoleResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::UserNotFound))
     }
 
     async fn user_revoke_role(
         &self,
         _: Request<pb::AuthUserRevokeRoleRequest>,
     ) -> Result<R<pb::AuthUserRevokeRoleResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::UserNotFound))
     }
 
     async fn role_add(
@@ -105,34 +114,37 @@ impl pb::auth_server::Auth for Services {
         &self,
         _: Request<pb::AuthRoleGetRequest>,
     ) -> Result<R<pb::AuthRoleGetResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::RoleNotFound))
     }
 
     async fn role_list(
         &self,
         _: Request<pb::AuthRoleListRequest>,
     ) -> Result<R<pb::AuthRoleListResponse>, Status> {
-        Err(not_yet())
+        Ok(R::new(pb::AuthRoleListResponse {
+            header: header(self).await?,
+            roles: Vec::new(),
+        }))
     }
 
     async fn role_delete(
         &self,
         _: Request<pb::AuthRoleDeleteRequest>,
     ) -> Result<R<pb::AuthRoleDeleteResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::RoleNotFound))
     }
 
     async fn role_grant_permission(
         &self,
         _: Request<pb::AuthRoleGrantPermissionRequest>,
     ) -> Result<R<pb::AuthRoleGrantPermissionResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::RoleNotFound))
     }
 
     async fn role_revoke_permission(
         &self,
         _: Request<pb::AuthRoleRevokePermissionRequest>,
     ) -> Result<R<pb::AuthRoleRevokePermissionResponse>, Status> {
-        Err(not_yet())
+        Err(etcd(EtcdError::RoleNotFound))
     }
 }

@@ -1,14 +1,18 @@
-//! The Maintenance service: Status, HashKV, MoveLeader, and Alarm GET (no alarm can be raised
-//! yet: there is no quota). Alarm activate/deactivate, Defragment, Hash and Snapshot answer
-//! `Unimplemented` until they are built.
+//! The Maintenance service: Status, HashKV, MoveLeader, Snapshot, Defragment (nothing to do)
+//! and Alarm GET (no alarm can be raised yet: there is no quota). Alarm activate/deactivate
+//! and Hash answer `Unimplemented`.
 
 use super::*;
 use crate::convert;
 use tonic::{Request, Response as R};
 
+/// Bytes per Snapshot stream message (etcd: 32 KiB).
+const SNAPSHOT_CHUNK: usize = 32 * 1024;
+
 #[tonic::async_trait]
 impl pb::maintenance_server::Maintenance for Services {
-    type SnapshotStream = tokio_stream::Empty<Result<pb::SnapshotResponse, Status>>;
+    type SnapshotStream =
+        tokio_stream::Iter<std::vec::IntoIter<Result<pb::SnapshotResponse, Status>>>;
 
     async fn alarm(&self, r: Request<pb::AlarmRequest>) -> Result<R<pb::AlarmResponse>, Status> {
         if r.into_inner().action != pb::alarm_request::AlarmAction::Get as i32 {
@@ -34,13 +38,17 @@ impl pb::maintenance_server::Maintenance for Services {
         }
     }
 
+    /// Succeeds with nothing to do: the replicated state lives in memory (rebuilt from the
+    /// snapshot and WAL at start), so there is no database file to give space back from.
     async fn defragment(
         &self,
         _: Request<pb::DefragmentRequest>,
     ) -> Result<R<pb::DefragmentResponse>, Status> {
-        Err(Status::unimplemented(
-            "orrery: defragment is not implemented yet",
-        ))
+        let header = match self.ask(ClientRequest::Status).await? {
+            ClientResponse::Status(s) => convert::header(s.header),
+            other => return Err(unexpected("status", &other)),
+        };
+        Ok(R::new(pb::DefragmentResponse { header }))
     }
 
     async fn hash(&self, _: Request<pb::HashRequest>) -> Result<R<pb::HashResponse>, Status> {
@@ -60,13 +68,35 @@ impl pb::maintenance_server::Maintenance for Services {
         }
     }
 
+    /// The applied state as one file, streamed in 32 KiB chunks with the bytes still to
+    /// come, then its SHA-256 as the last chunk (etcd's framing: `etcdctl snapshot save`
+    /// checks that the file is a multiple of 512 bytes plus the 32-byte digest). The file
+    /// holds raft's protobuf `Snapshot`, not a bbolt database: see `native/STORAGE.md`.
     async fn snapshot(
         &self,
         _: Request<pb::SnapshotRequest>,
     ) -> Result<R<Self::SnapshotStream>, Status> {
-        Err(Status::unimplemented(
-            "orrery: snapshot is not implemented yet",
-        ))
+        use sha2::Digest;
+        let header = match self.ask(ClientRequest::Status).await? {
+            ClientResponse::Status(s) => convert::header(s.header),
+            other => return Err(unexpected("status", &other)),
+        };
+        let snap = self.node.backup().await.map_err(crate::status::status)?;
+        let raw = protobuf::Message::write_to_bytes(&snap)
+            .map_err(|e| Status::internal(format!("orrery: encoding the snapshot: {e}")))?;
+        let bytes = crate::snap::backup_file(&raw);
+        let digest = sha2::Sha256::digest(&bytes);
+        let mut remaining = bytes.len() as u64 + digest.len() as u64;
+        let mut chunks = Vec::with_capacity(bytes.len() / SNAPSHOT_CHUNK + 2);
+        for blob in bytes.chunks(SNAPSHOT_CHUNK).chain([&digest[..]]) {
+            remaining -= blob.len() as u64;
+            chunks.push(Ok(pb::SnapshotResponse {
+                header,
+                remaining_bytes: remaining,
+                blob: bytes::Bytes::copy_from_slice(blob),
+            }));
+        }
+        Ok(R::new(tokio_stream::iter(chunks)))
     }
 
     async fn move_leader(
