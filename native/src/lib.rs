@@ -3,6 +3,7 @@
 //!
 //! | module | etcd counterpart | what |
 //! |---|---|---|
+//! | [`backup`] | `snapshot` | the file `etcdctl snapshot save` writes |
 //! | [`compactor`] | `v3compactor` | periodic and revision auto-compaction, on the leader |
 //! | [`convert`] | `v3rpc` | protobuf ↔ core requests and responses, in one place |
 //! | [`pb`] | `etcdserverpb`, `mvccpb`, `authpb` | the generated v3 API types and services |
@@ -18,6 +19,7 @@
 //! | [`data_dir`] | `fileutil.TryLockFile` | the data-dir layout and its exclusive lock |
 #![deny(missing_docs)]
 
+pub mod backup;
 pub mod compactor;
 pub mod convert;
 pub mod data_dir;

@@ -84,7 +84,7 @@ impl pb::maintenance_server::Maintenance for Services {
         let snap = self.node.backup().await.map_err(crate::status::status)?;
         let raw = protobuf::Message::write_to_bytes(&snap)
             .map_err(|e| Status::internal(format!("orrery: encoding the snapshot: {e}")))?;
-        let bytes = crate::snap::backup_file(&raw);
+        let bytes = crate::backup::backup_file(&raw);
         let digest = sha2::Sha256::digest(&bytes);
         let mut remaining = bytes.len() as u64 + digest.len() as u64;
         let mut chunks = Vec::with_capacity(bytes.len() / SNAPSHOT_CHUNK + 2);
