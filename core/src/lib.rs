@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 #![warn(unreachable_pub)]
 
+pub mod alarm;
 pub mod apply;
 pub mod cluster;
 pub mod error;

@@ -5,14 +5,14 @@
 //! `HashKV` behave identically after a restore) and every lease. The key index and the
 //! lessor's key sets are rebuilt from the records, as etcd rebuilds them from bbolt.
 //!
-//! # Format, version 1
+//! # Format, version 2
 //!
 //! All integers are little-endian; `bytes` is a `u32` length followed by that many bytes.
 //!
 //! | size | field |
 //! |---|---|
 //! | 8 | magic `ORRERYSM` |
-//! | 4 | format version (`u32`, 1) |
+//! | 4 | format version (`u32`, 2; version 1 had no alarm section) |
 //! | 8 | current revision (`i64`) |
 //! | 8 | compaction revision (`i64`, −1 = never compacted) |
 //! | 8 | record count (`u64`), then per record, in ascending revision order: |
@@ -28,12 +28,16 @@
 //! | 8 | · ID (`i64`) |
 //! | 8 | · granted TTL in seconds (`i64`) |
 //! | 8 | · checkpointed remaining TTL in seconds (`i64`, 0 = none) |
+//! | 8 | alarm count (`u64`), then per active alarm, in (member, type) order: |
+//! | 8 | · member ID (`u64`) |
+//! | 1 | · alarm type (`u8`: 1 NOSPACE, 2 CORRUPT) |
 //! | 4 | CRC-32C (Castagnoli) of every byte before it |
 //!
 //! A decoder refuses a wrong magic, an unknown version, a bad checksum, trailing bytes, and
 //! records that contradict each other (revisions out of order, a key attached to an unknown
 //! lease, …) with a [`SnapshotError`] instead of restoring a damaged state.
 
+use crate::alarm::{AlarmMember, AlarmStore, AlarmType};
 use crate::lease::{Lease, LeaseConfig, Lessor};
 use crate::mvcc::{KeyValue, Record, Revision, Store};
 use bytes::Bytes;
@@ -41,7 +45,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 const MAGIC: &[u8; 8] = b"ORRERYSM";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 const TOMBSTONE: u8 = 1;
 
 /// Why a snapshot could not be restored.
@@ -74,7 +78,7 @@ impl fmt::Display for SnapshotError {
 impl std::error::Error for SnapshotError {}
 
 /// Encodes the replicated state.
-pub(crate) fn encode(store: &Store, lessor: &Lessor) -> Vec<u8> {
+pub(crate) fn encode(store: &Store, lessor: &Lessor, alarms: &AlarmStore) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + store.records.len() * 64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
@@ -98,6 +102,12 @@ pub(crate) fn encode(store: &Store, lessor: &Lessor) -> Vec<u8> {
         out.extend_from_slice(&l.ttl.to_le_bytes());
         out.extend_from_slice(&l.remaining_ttl.to_le_bytes());
     }
+    let alarms = alarms.list();
+    out.extend_from_slice(&(alarms.len() as u64).to_le_bytes());
+    for a in alarms {
+        out.extend_from_slice(&a.member_id.to_le_bytes());
+        out.push(a.alarm as u8);
+    }
     let crc = crc32c::crc32c(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
@@ -109,8 +119,11 @@ fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
-/// Decodes a snapshot into a store and a (non-primary) lessor.
-pub(crate) fn decode(bytes: &[u8], config: LeaseConfig) -> Result<(Store, Lessor), SnapshotError> {
+/// Decodes a snapshot into a store, a (non-primary) lessor and the active alarms.
+pub(crate) fn decode(
+    bytes: &[u8],
+    config: LeaseConfig,
+) -> Result<(Store, Lessor, AlarmStore), SnapshotError> {
     if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
         return Err(SnapshotError::BadMagic);
     }
@@ -122,7 +135,7 @@ pub(crate) fn decode(bytes: &[u8], config: LeaseConfig) -> Result<(Store, Lessor
         buf: &body[MAGIC.len()..],
     };
     let version = r.u32()?;
-    if version != VERSION {
+    if version != VERSION && version != 1 {
         return Err(SnapshotError::UnsupportedVersion(version));
     }
     if crc32c::crc32c(body).to_le_bytes() != crc {
@@ -143,7 +156,7 @@ pub(crate) fn decode(bytes: &[u8], config: LeaseConfig) -> Result<(Store, Lessor
         }
         last = Some(rev);
         restore_into_index(&mut store, rev, &rec)?;
-        store.records.insert(rev, rec);
+        store.insert_record(rev, rec);
     }
     let mut lessor = Lessor::new(config);
     let mut leases = BTreeMap::new();
@@ -151,6 +164,20 @@ pub(crate) fn decode(bytes: &[u8], config: LeaseConfig) -> Result<(Store, Lessor
         let (id, ttl, remaining_ttl) = (r.i64()?, r.i64()?, r.i64()?);
         if id == 0 || leases.insert(id, (ttl, remaining_ttl)).is_some() {
             return Err(SnapshotError::Corrupt("bad or repeated lease ID"));
+        }
+    }
+    let mut alarms = AlarmStore::default();
+    if version >= 2 {
+        for _ in 0..r.count()? {
+            let member_id = r.i64()? as u64;
+            let alarm = match r.u8()? {
+                1 => AlarmType::NoSpace,
+                2 => AlarmType::Corrupt,
+                _ => return Err(SnapshotError::Corrupt("bad alarm type")),
+            };
+            if alarms.activate(AlarmMember { member_id, alarm }).is_none() {
+                return Err(SnapshotError::Corrupt("repeated alarm"));
+            }
         }
     }
     if !r.buf.is_empty() {
@@ -166,7 +193,7 @@ pub(crate) fn decode(bytes: &[u8], config: LeaseConfig) -> Result<(Store, Lessor
     }
     attach_live_keys(&store, &mut lessor)?;
     store.check_invariants();
-    Ok((store, lessor))
+    Ok((store, lessor, alarms))
 }
 
 fn read_record(r: &mut Reader<'_>) -> Result<(Revision, Record), SnapshotError> {
@@ -285,8 +312,20 @@ mod tests {
     use crate::request::{LeaseGrantRequest, PutRequest, Request};
     use crate::{Config, StateMachine};
 
-    /// The bytes of a snapshot, written field by field from the format table above.
+    /// The bytes of a version-2 snapshot, written field by field from the format table
+    /// above: version 1's fields, then an (empty) alarm section.
     fn hand_built() -> Vec<u8> {
+        let mut b = hand_built_v1();
+        b.truncate(b.len() - 4);
+        b[8..12].copy_from_slice(&2u32.to_le_bytes());
+        b.extend_from_slice(&0u64.to_le_bytes()); // no alarms
+        let crc = crc32c::crc32c(&b);
+        b.extend_from_slice(&crc.to_le_bytes());
+        b
+    }
+
+    /// A version-1 snapshot (before alarms), which must still restore.
+    fn hand_built_v1() -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(b"ORRERYSM");
         b.extend_from_slice(&1u32.to_le_bytes()); // version
@@ -328,9 +367,12 @@ mod tests {
         };
         sm.apply(0, &Request::Put(put)).unwrap();
         assert_eq!(sm.snapshot(), hand_built());
-        let (store, lessor) = decode(&hand_built(), LeaseConfig::default()).unwrap();
-        assert_eq!(&store, sm.store());
-        assert_eq!(lessor.keys(9).unwrap(), vec![Bytes::from_static(b"k")]);
+        for bytes in [hand_built(), hand_built_v1()] {
+            let (store, lessor, alarms) = decode(&bytes, LeaseConfig::default()).unwrap();
+            assert_eq!(&store, sm.store());
+            assert_eq!(lessor.keys(9).unwrap(), vec![Bytes::from_static(b"k")]);
+            assert!(alarms.list().is_empty());
+        }
     }
 
     #[test]
@@ -341,7 +383,7 @@ mod tests {
             body.extend_from_slice(&crc.to_le_bytes());
             body
         };
-        let mut unknown_lease = hand_built();
+        let mut unknown_lease = hand_built_v1();
         let at = unknown_lease.len() - 4 - 24; // the lease ID
         unknown_lease[at] = 8;
         let err = decode(&with_crc(unknown_lease), LeaseConfig::default()).unwrap_err();
@@ -349,7 +391,7 @@ mod tests {
             err,
             SnapshotError::Corrupt("key attached to an unknown lease")
         );
-        let mut future_record = hand_built();
+        let mut future_record = hand_built_v1();
         future_record[8 + 4] = 1; // current revision 1, record at 2
         let err = decode(&with_crc(future_record), LeaseConfig::default()).unwrap_err();
         assert_eq!(err, SnapshotError::Corrupt("records out of order"));

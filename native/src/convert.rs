@@ -261,6 +261,39 @@ pub fn members(
     )
 }
 
+/// Maintenance.Alarm request (unknown enum numbers read as GET / NONE, as protobuf does).
+pub fn alarm_request(r: pb::AlarmRequest) -> core::AlarmRequest {
+    use orrery_core::alarm::AlarmType;
+    core::AlarmRequest {
+        action: match r.action {
+            1 => core::AlarmAction::Activate,
+            2 => core::AlarmAction::Deactivate,
+            _ => core::AlarmAction::Get,
+        },
+        member_id: r.member_id,
+        alarm: match r.alarm {
+            1 => AlarmType::NoSpace,
+            2 => AlarmType::Corrupt,
+            _ => AlarmType::None,
+        },
+    }
+}
+
+/// Maintenance.Alarm response.
+pub fn alarm_response(r: core::AlarmResponse) -> pb::AlarmResponse {
+    pb::AlarmResponse {
+        header: header(r.header),
+        alarms: r
+            .alarms
+            .into_iter()
+            .map(|a| pb::AlarmMember {
+                member_id: a.member_id,
+                alarm: a.alarm as i32,
+            })
+            .collect(),
+    }
+}
+
 /// A member for the peer `Members` call.
 pub fn peer_member(m: Member) -> orrerypeerpb::PeerMember {
     orrerypeerpb::PeerMember {

@@ -99,6 +99,11 @@ pub async fn start(flags: &Flags) -> Result<Etcd, String> {
     server.snapshot_count = flags.snapshot_count;
     server.request_timeout_ms = 5_000 + 2 * flags.election_timeout;
     server.max_request_bytes = flags.max_request_bytes as usize;
+    // 0 means etcd's default (2 GiB).
+    if flags.quota_backend_bytes > 0 {
+        server.quota_backend_bytes = flags.quota_backend_bytes as u64;
+    }
+    let server_quota = server.quota_backend_bytes;
     let config = NodeConfig {
         server,
         data_dir: data_dir.clone(),
@@ -114,8 +119,11 @@ pub async fn start(flags: &Flags) -> Result<Etcd, String> {
     for key in &flags.ignored_config_keys {
         tracing::warn!(%key, "config file: ignoring a key Orrery does not support yet");
     }
-    if flags.quota_backend_bytes != 0 {
-        tracing::warn!("--quota-backend-bytes is not enforced yet (no NOSPACE alarm)");
+    if server_quota > 8 * 1024 * 1024 * 1024 {
+        tracing::warn!(
+            quota = server_quota,
+            "--quota-backend-bytes exceeds the suggested maximum of 8 GiB"
+        );
     }
     tracing::info!(
         name = %flags.name,

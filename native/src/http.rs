@@ -40,10 +40,21 @@ fn json(status: StatusCode, body: String) -> axum::response::Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// `{"health":"true"}`, or 503 and `{"health":"false"}` when there is no leader or a quorum
-/// read fails within a second (etcd 3.4 `checkHealth`). No alarm can be active yet.
-async fn health(State(s): State<HttpState>) -> axum::response::Response {
-    let healthy = s.metrics.has_leader.load(Relaxed) == 1 && quorum_read(&s.node).await;
+/// `{"health":"true"}`, or 503 and `{"health":"false"}` when an alarm is active (NOSPACE
+/// not counted with `?exclude=NOSPACE`), there is no leader, or a quorum read fails within
+/// a second (etcd 3.4 `checkHealth`).
+async fn health(
+    State(s): State<HttpState>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> axum::response::Response {
+    let exclude_nospace = query
+        .unwrap_or_default()
+        .split('&')
+        .any(|p| p == "exclude=NOSPACE");
+    let m = &s.metrics;
+    let alarmed = m.alarm_corrupt.load(Relaxed) == 1
+        || (m.alarm_nospace.load(Relaxed) == 1 && !exclude_nospace);
+    let healthy = !alarmed && m.has_leader.load(Relaxed) == 1 && quorum_read(&s.node).await;
     if healthy {
         json(StatusCode::OK, r#"{"health":"true"}"#.into())
     } else {
@@ -93,7 +104,6 @@ async fn version() -> axum::response::Response {
 async fn metrics(State(s): State<HttpState>) -> axum::response::Response {
     let mut member_id = 0;
     if let Ok(ClientResponse::Status(st)) = s.node.request(ClientRequest::Status).await {
-        s.metrics.db_size.store(st.db_size.max(0) as u64, Relaxed);
         member_id = st.header.member_id;
     }
     (

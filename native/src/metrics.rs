@@ -72,6 +72,10 @@ pub struct Metrics {
     pub db_size: AtomicU64,
     /// WAL fsync latency.
     pub wal_fsync: Histogram,
+    /// 1 while a NOSPACE alarm is active.
+    pub alarm_nospace: AtomicU64,
+    /// 1 while a CORRUPT alarm is active.
+    pub alarm_corrupt: AtomicU64,
 }
 
 impl Metrics {

@@ -9,6 +9,7 @@ use crate::data_dir::DataDir;
 use crate::metrics::Metrics;
 use crate::snap::SnapDir;
 use crate::wal::Wal;
+use orrery_core::alarm::AlarmType;
 use orrery_core::cluster::Member;
 use orrery_core::server::raftpb::Snapshot;
 use orrery_core::server::{
@@ -420,6 +421,13 @@ impl NodeTask {
         m.applied.store(self.server.applied_index(), Relaxed);
         m.pending
             .store(self.server.pending_requests() as u64, Relaxed);
+        let alarms = self.server.state_machine().alarms();
+        m.alarm_nospace
+            .store(u64::from(alarms.is_active(AlarmType::NoSpace)), Relaxed);
+        m.alarm_corrupt
+            .store(u64::from(alarms.is_active(AlarmType::Corrupt)), Relaxed);
+        m.db_size
+            .store(self.server.state_machine().store().size_bytes(), Relaxed);
     }
 
     /// Tells the transport where the peers are (after any membership change).

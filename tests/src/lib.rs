@@ -99,7 +99,7 @@ impl Member {
     /// Starts the real etcd as a one-member cluster with etcd's default name and peer URL
     /// (so its member and cluster IDs are the same as an orrery started by
     /// [`Member::start`]), listening on free ports.
-    pub fn start_real_etcd(etcd: &Path, data_dir: &Path, port: u16) -> Self {
+    pub fn start_real_etcd(etcd: &Path, data_dir: &Path, port: u16, extra: &[&str]) -> Self {
         let endpoint = format!("127.0.0.1:{port}");
         let url = format!("http://{endpoint}");
         std::fs::create_dir_all(data_dir).expect("data dir");
@@ -118,6 +118,7 @@ impl Member {
                 &format!("http://127.0.0.1:{}", free_port()),
             ])
             .args(["--heartbeat-interval", "20", "--election-timeout", "200"])
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
             .spawn()
@@ -134,10 +135,17 @@ impl Member {
 
     /// Starts a one-member cluster with its data in `data_dir`, waiting until it answers.
     pub fn start(data_dir: &Path, port: u16) -> Self {
+        Self::start_with(data_dir, port, &[])
+    }
+
+    /// [`Member::start`] with more flags.
+    pub fn start_with(data_dir: &Path, port: u16, extra: &[&str]) -> Self {
         // Advertise etcd's default peer URL (so the member ID is etcd's default one) but
         // listen on a free port, so that tests can run side by side.
         let peer = format!("http://127.0.0.1:{}", free_port());
-        let m = Self::spawn(data_dir, port, &["--listen-peer-urls".into(), peer]);
+        let mut args = vec!["--listen-peer-urls".to_owned(), peer];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let m = Self::spawn(data_dir, port, &args);
         m.wait_ready();
         m
     }

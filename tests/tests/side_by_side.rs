@@ -115,7 +115,7 @@ fn etcdctl_prints_the_same_against_etcd_and_orrery() {
     };
     let dir = scratch("side-by-side");
     let (etcd_dir, orrery_dir) = (dir.join("etcd"), dir.join("orrery"));
-    let real = Member::start_real_etcd(&etcd, &etcd_dir.join("data"), free_port());
+    let real = Member::start_real_etcd(&etcd, &etcd_dir.join("data"), free_port(), &[]);
     let ours = Member::start(&orrery_dir.join("data"), free_port());
     let lease_of = |m: &Member, cwd: &std::path::Path| {
         let out = run(m, cwd, &["lease", "grant", "100"], "");
@@ -236,4 +236,49 @@ fn etcdctl_prints_the_same_against_etcd_and_orrery() {
         steps.len() + lease_steps.len() + 1,
         unexpected.join("\n")
     );
+}
+
+#[test]
+fn the_nospace_alarm_reads_the_same_on_etcd_and_orrery() {
+    if skip_without_etcdctl() {
+        return;
+    }
+    let Some(etcd) = etcd_bin() else {
+        eprintln!("SKIPPED: etcd not installed (required when CI=true)");
+        return;
+    };
+    let dir = scratch("side-by-side-quota");
+    let (etcd_dir, orrery_dir) = (dir.join("etcd"), dir.join("orrery"));
+    // A 1-byte quota: the first write that adds data raises NOSPACE on both.
+    let quota = ["--quota-backend-bytes", "1"];
+    let real = Member::start_real_etcd(&etcd, &etcd_dir.join("data"), free_port(), &quota);
+    let ours = Member::start_with(&orrery_dir.join("data"), free_port(), &quota);
+    let steps: [&[&str]; 12] = [
+        &["alarm", "list"],
+        &["put", "k", "v"],
+        &["alarm", "list"],
+        &["put", "k", "v"],
+        &["lease", "grant", "10"],
+        &["get", "k"],
+        &["del", "k"],
+        &["txn"],
+        &["compaction", "1"],
+        &["alarm", "disarm"],
+        &["alarm", "list"],
+        &["put", "k", "v"],
+    ];
+    let mut diffs = Vec::new();
+    for args in steps {
+        let stdin = if args == ["txn"] { "\ndel k\n\n\n" } else { "" };
+        let a = run(&real, &etcd_dir, args, stdin);
+        let b = run(&ours, &orrery_dir, args, stdin);
+        if a != b {
+            diffs.push(format!(
+                "etcdctl {args:?}\n--- etcd\n{a}\n--- orrery\n{b}\n"
+            ));
+        }
+    }
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    let alarms = ours.ok(&["alarm", "list"]);
+    assert_eq!(alarms, "memberID:10276657743932975437 alarm:NOSPACE \n");
 }

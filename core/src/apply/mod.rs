@@ -15,6 +15,7 @@
 mod kv;
 mod txn;
 
+use crate::alarm::{quota_cost, AlarmMember, AlarmStore, AlarmType};
 use crate::error::{EtcdError, HashError, LeaseError, RangeError, TxnError, WatchError};
 use crate::lease::{LeaseConfig, Lessor};
 use crate::mvcc::{Change, EventType, HashKv, KeyRange, Store};
@@ -40,6 +41,7 @@ pub struct StateMachine {
     store: Store,
     lessor: Lessor,
     watch: WatchHub,
+    alarms: AlarmStore,
 }
 
 impl StateMachine {
@@ -50,6 +52,7 @@ impl StateMachine {
             store: Store::new(),
             lessor: Lessor::new(config.lease),
             watch: WatchHub::new(config.watch),
+            alarms: AlarmStore::default(),
         }
     }
 
@@ -68,6 +71,11 @@ impl StateMachine {
         &self.lessor
     }
 
+    /// The active alarms.
+    pub fn alarms(&self) -> &AlarmStore {
+        &self.alarms
+    }
+
     /// Checks a request as etcd's gRPC layer does before proposing it.
     pub fn validate(&self, request: &Request) -> Result<(), EtcdError> {
         validate(request, &self.config.limits)
@@ -77,6 +85,11 @@ impl StateMachine {
     /// anything; failed requests change nothing. Watchers are notified before this returns.
     pub fn apply(&mut self, now_ms: u64, request: &Request) -> Result<Response, EtcdError> {
         let before = self.store.revision();
+        // etcd's capped applier: with NOSPACE raised, nothing that would grow the database
+        // is applied, on any member.
+        if self.alarms.is_active(AlarmType::NoSpace) && quota_cost(request) > 0 {
+            return Err(EtcdError::NoSpace);
+        }
         let result = match request {
             Request::Range(r) => self.range(r).map(Response::Range).map_err(Into::into),
             Request::Put(r) => self.put(r).map(Response::Put),
@@ -93,6 +106,7 @@ impl StateMachine {
                     header: self.header(),
                 }))
             }
+            Request::Alarm(r) => Ok(Response::Alarm(self.alarm(r))),
         };
         let after = self.store.revision();
         assert!(
@@ -182,6 +196,22 @@ impl StateMachine {
             ttl,
             error: String::new(),
         })
+    }
+
+    fn alarm(&mut self, r: &AlarmRequest) -> AlarmResponse {
+        let a = AlarmMember {
+            member_id: r.member_id,
+            alarm: r.alarm,
+        };
+        let alarms = match r.action {
+            AlarmAction::Get => self.alarms.list(),
+            AlarmAction::Activate => self.alarms.activate(a).into_iter().collect(),
+            AlarmAction::Deactivate => self.alarms.deactivate(a).into_iter().collect(),
+        };
+        AlarmResponse {
+            header: self.header(),
+            alarms,
+        }
     }
 
     /// Revokes a lease: its keys (in key order) are deleted in one revision.
@@ -355,19 +385,20 @@ impl StateMachine {
 
     /// The replicated state (store and leases) as a versioned, checksummed byte string.
     pub fn snapshot(&self) -> Vec<u8> {
-        snapshot::encode(&self.store, &self.lessor)
+        snapshot::encode(&self.store, &self.lessor, &self.alarms)
     }
 
     /// Replaces the replicated state with a snapshot. Watchers resume from the new history;
     /// if this member is the primary lessor, lease deadlines restart at `now_ms`.
     pub fn restore(&mut self, bytes: &[u8], now_ms: u64) -> Result<(), SnapshotError> {
-        let (store, mut lessor) = snapshot::decode(bytes, self.config.lease)?;
+        let (store, mut lessor, alarms) = snapshot::decode(bytes, self.config.lease)?;
         if self.lessor.is_primary() {
             lessor.promote(now_ms, 0);
         }
         let previous = self.store.revision();
         self.store = store;
         self.lessor = lessor;
+        self.alarms = alarms;
         self.watch.restored(&self.store, previous);
         Ok(())
     }

@@ -439,10 +439,10 @@ fn damaged_snapshots_are_refused() {
     );
     assert_eq!(target.restore(b"nonsense", 0), Err(SnapshotError::BadMagic));
     let mut future = bytes.clone();
-    future[8] = 2;
+    future[8] = 3;
     assert_eq!(
         target.restore(&future, 0),
-        Err(SnapshotError::UnsupportedVersion(2))
+        Err(SnapshotError::UnsupportedVersion(3))
     );
     assert_eq!(
         target.store().revision(),
@@ -505,4 +505,69 @@ fn compaction_at_a_tombstone_then_restore_gives_an_identical_store() {
     let mut other = StateMachine::new(Config::default());
     other.restore(&sm.snapshot(), 0).unwrap();
     assert_eq!(other.store(), sm.store());
+}
+
+#[test]
+fn nospace_refuses_only_growing_writes_everywhere_and_survives_a_snapshot() {
+    use crate::alarm::{AlarmMember, AlarmType};
+    let mut m = sm();
+    apply(&mut m, Request::Put(put("a", "1"))).unwrap();
+    let raise = AlarmRequest {
+        action: AlarmAction::Activate,
+        member_id: 7,
+        alarm: AlarmType::NoSpace,
+    };
+    let raised = apply(&mut m, Request::Alarm(raise)).unwrap();
+    let nospace = AlarmMember {
+        member_id: 7,
+        alarm: AlarmType::NoSpace,
+    };
+    assert!(matches!(raised, Response::Alarm(ref a) if a.alarms == [nospace]));
+    let again = apply(&mut m, Request::Alarm(raise)).unwrap();
+    assert!(matches!(again, Response::Alarm(ref a) if a.alarms.is_empty()));
+    let rev = m.store().revision();
+    assert_eq!(
+        apply(&mut m, Request::Put(put("b", "2"))),
+        Err(EtcdError::NoSpace)
+    );
+    let grant = LeaseGrantRequest { ttl: 10, id: 5 };
+    assert_eq!(
+        apply(&mut m, Request::LeaseGrant(grant)),
+        Err(EtcdError::NoSpace)
+    );
+    let put_in_failure = TxnRequest {
+        compare: vec![],
+        success: vec![],
+        failure: vec![RequestOp::Put(put("c", "3"))],
+    };
+    assert_eq!(
+        apply(&mut m, Request::Txn(put_in_failure)),
+        Err(EtcdError::NoSpace),
+        "a put in either branch counts"
+    );
+    assert_eq!(m.store().revision(), rev, "nothing was written");
+    // Reads, deletes and delete-only txns still work.
+    assert_eq!(value(&m, "a"), Some(b("1")));
+    let delete_only = TxnRequest {
+        compare: vec![],
+        success: vec![RequestOp::DeleteRange(DeleteRangeRequest {
+            key: b("a"),
+            ..DeleteRangeRequest::default()
+        })],
+        failure: vec![],
+    };
+    txn_resp(apply(&mut m, Request::Txn(delete_only)));
+    // The alarm is part of the replicated state.
+    let mut restored = StateMachine::new(Config::default());
+    restored.restore(&m.snapshot(), 0).unwrap();
+    assert_eq!(restored.alarms().list(), [nospace]);
+    let list = AlarmRequest::default();
+    let listed = apply(&mut restored, Request::Alarm(list)).unwrap();
+    assert!(matches!(listed, Response::Alarm(ref a) if a.alarms == [nospace]));
+    let clear = AlarmRequest {
+        action: AlarmAction::Deactivate,
+        ..raise
+    };
+    apply(&mut restored, Request::Alarm(clear)).unwrap();
+    apply(&mut restored, Request::Put(put("b", "2"))).unwrap();
 }

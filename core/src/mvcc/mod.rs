@@ -14,4 +14,4 @@ pub use kv::{Event, EventType, KeyValue};
 pub use revision::Revision;
 pub use store::{Change, ReadOptions, ReadResult, Store, WriteTxn};
 
-pub(crate) use store::Record;
+pub(crate) use store::{Record, RECORD_OVERHEAD};

@@ -25,7 +25,16 @@ pub(crate) struct Record {
     pub(crate) tombstone: bool,
 }
 
+/// Bytes counted per retained revision beyond its key and value (its revision, create
+/// revision, version, lease and index entry), like the per-key overhead etcd's quota adds.
+pub(crate) const RECORD_OVERHEAD: u64 = 64;
+
 impl Record {
+    /// What this revision counts against the space quota.
+    pub(crate) fn size(&self) -> u64 {
+        self.kv.key.len() as u64 + self.kv.value.len() as u64 + RECORD_OVERHEAD
+    }
+
     pub(crate) fn event(&self) -> Event {
         Event {
             kind: if self.tombstone {
@@ -77,6 +86,9 @@ pub struct Store {
     pub(crate) records: BTreeMap<Revision, Record>,
     pub(crate) current: i64,
     pub(crate) compacted: i64,
+    /// [`Record::size`] summed over `records`: the store's stand-in for etcd's database
+    /// size, which the space quota is checked against.
+    pub(crate) size: u64,
 }
 
 impl Default for Store {
@@ -93,6 +105,7 @@ impl Store {
             records: BTreeMap::new(),
             current: 1,
             compacted: -1,
+            size: 0,
         }
     }
 
@@ -104,6 +117,19 @@ impl Store {
     /// The revision of the last compaction, or -1 if the store was never compacted.
     pub fn compact_revision(&self) -> i64 {
         self.compacted
+    }
+
+    /// Bytes the retained history takes (keys, values and a fixed overhead per revision):
+    /// what the space quota counts and `Status.dbSize` reports. Compaction lowers it.
+    pub fn size_bytes(&self) -> u64 {
+        self.size
+    }
+
+    /// Adds a record, keeping [`Store::size_bytes`] up to date.
+    pub(crate) fn insert_record(&mut self, rev: Revision, record: Record) {
+        self.size += record.size();
+        let old = self.records.insert(rev, record);
+        assert!(old.is_none(), "revision {rev} written twice");
     }
 
     /// How many revisions (puts and tombstones) the store retains.
@@ -208,7 +234,8 @@ impl Store {
         });
         for r in &removed {
             let gone = self.records.remove(r);
-            assert!(gone.is_some(), "compaction removed unknown revision {r}");
+            let gone = gone.unwrap_or_else(|| panic!("compaction removed unknown revision {r}"));
+            self.size -= gone.size();
         }
         self.compacted = rev;
         Ok(())
@@ -245,6 +272,8 @@ impl Store {
             self.records.len(),
             "records not reachable from the index"
         );
+        let size: u64 = self.records.values().map(Record::size).sum();
+        assert_eq!(size, self.size, "the size account drifted");
     }
 }
 
@@ -351,8 +380,7 @@ impl WriteTxn<'_> {
             event: record.event(),
             prev_lease,
         });
-        let old = self.store.records.insert(rev, record);
-        assert!(old.is_none(), "revision {rev} written twice");
+        self.store.insert_record(rev, record);
     }
 
     /// Commits the transaction: the store's revision advances by one if anything changed.

@@ -20,6 +20,7 @@
 //! | LeaseGrant | 6 | ttl, id (`i64`) |
 //! | LeaseRevoke | 7 | id (`i64`) |
 //! | LeaseCheckpoint | 8 | `list<(id i64, remaining_ttl i64)>` |
+//! | Alarm | 9 | action (`u8`: 0 get, 1 activate, 2 deactivate); member_id (`u64` as `i64`); alarm (`u8`: 0 none, 1 nospace, 2 corrupt) |
 //!
 //! A `Compare` is key, range_end (`bytes`), result (`u8`), target tag (`u8`: 0 version,
 //! 1 create, 2 mod, 3 value, 4 lease) and its operand (`i64`, or `bytes` for value). A
@@ -60,6 +61,12 @@ pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
                 put_i64(out, c.id);
                 put_i64(out, c.remaining_ttl);
             }
+        }
+        Request::Alarm(r) => {
+            out.push(9);
+            out.push(r.action as u8);
+            put_i64(out, r.member_id as i64);
+            out.push(r.alarm as u8);
         }
     }
 }
@@ -161,6 +168,27 @@ impl Reader<'_> {
                     });
                 }
                 Request::LeaseCheckpoint(LeaseCheckpointRequest { checkpoints })
+            }
+            9 => {
+                use crate::alarm::AlarmType;
+                let action = match self.u8()? {
+                    0 => AlarmAction::Get,
+                    1 => AlarmAction::Activate,
+                    2 => AlarmAction::Deactivate,
+                    _ => return Err(DecodeError::Invalid("alarm action")),
+                };
+                let member_id = self.i64()? as u64;
+                let alarm = match self.u8()? {
+                    0 => AlarmType::None,
+                    1 => AlarmType::NoSpace,
+                    2 => AlarmType::Corrupt,
+                    _ => return Err(DecodeError::Invalid("alarm type")),
+                };
+                Request::Alarm(AlarmRequest {
+                    action,
+                    member_id,
+                    alarm,
+                })
             }
             _ => return Err(DecodeError::Invalid("request tag")),
         })
@@ -327,6 +355,11 @@ mod tests {
         round_trip(Request::Range(range.clone()));
         round_trip(Request::Put(put.clone()));
         round_trip(Request::DeleteRange(del));
+        round_trip(Request::Alarm(AlarmRequest {
+            action: AlarmAction::Deactivate,
+            member_id: u64::MAX - 3,
+            alarm: crate::alarm::AlarmType::NoSpace,
+        }));
         round_trip(Request::Txn(TxnRequest {
             compare: vec![Compare {
                 key: Bytes::from_static(b"k"),
@@ -354,7 +387,7 @@ mod tests {
     #[test]
     fn bad_tags_and_trailing_bytes_are_refused() {
         assert_eq!(
-            decode_request(&[9]),
+            decode_request(&[10]),
             Err(DecodeError::Invalid("request tag"))
         );
         let mut out = Vec::new();

@@ -36,6 +36,31 @@ pub enum Request {
     LeaseRevoke(LeaseRevokeRequest),
     /// Record leases' remaining TTLs so a new leader does not extend them.
     LeaseCheckpoint(LeaseCheckpointRequest),
+    /// List, raise or clear an alarm (all three go through Raft, as in etcd 3.4).
+    Alarm(AlarmRequest),
+}
+
+/// What an [`AlarmRequest`] does (etcd `AlarmRequest.AlarmAction`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AlarmAction {
+    /// List the active alarms.
+    #[default]
+    Get,
+    /// Raise one.
+    Activate,
+    /// Clear one.
+    Deactivate,
+}
+
+/// etcd `AlarmRequest`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AlarmRequest {
+    /// What to do.
+    pub action: AlarmAction,
+    /// The member raising or clearing it (0 with Get).
+    pub member_id: u64,
+    /// The alarm.
+    pub alarm: crate::alarm::AlarmType,
 }
 
 /// Sort direction of a range (etcd `RangeRequest.SortOrder`).

@@ -41,6 +41,7 @@ pub enum Response {
     LeaseGrant(LeaseGrantResponse),
     LeaseRevoke(LeaseRevokeResponse),
     LeaseCheckpoint(LeaseCheckpointResponse),
+    Alarm(AlarmResponse),
 }
 
 impl Response {
@@ -55,6 +56,7 @@ impl Response {
             Self::LeaseGrant(r) => &r.header,
             Self::LeaseRevoke(r) => &r.header,
             Self::LeaseCheckpoint(r) => &r.header,
+            Self::Alarm(r) => &r.header,
         }
     }
 }
@@ -140,6 +142,16 @@ pub struct LeaseGrantResponse {
 pub struct LeaseRevokeResponse {
     /// Header.
     pub header: ResponseHeader,
+}
+
+/// etcd `AlarmResponse`: the active alarms (Get), or the one raised or cleared (none if
+/// nothing changed).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AlarmResponse {
+    /// Header.
+    pub header: ResponseHeader,
+    /// The alarms.
+    pub alarms: Vec<crate::alarm::AlarmMember>,
 }
 
 /// etcd `LeaseCheckpointResponse`.

@@ -32,7 +32,8 @@ pub fn validate(request: &Request, limits: &Limits) -> Result<(), EtcdError> {
         Request::Compaction(_)
         | Request::LeaseGrant(_)
         | Request::LeaseRevoke(_)
-        | Request::LeaseCheckpoint(_) => Ok(()),
+        | Request::LeaseCheckpoint(_)
+        | Request::Alarm(_) => Ok(()),
     }
 }
 

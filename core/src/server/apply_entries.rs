@@ -120,6 +120,7 @@ fn fill_header(r: &mut crate::request::Response, mine: ResponseHeader) {
         R::LeaseGrant(x) => &mut x.header,
         R::LeaseRevoke(x) => &mut x.header,
         R::LeaseCheckpoint(x) => &mut x.header,
+        R::Alarm(x) => &mut x.header,
     };
     h.cluster_id = mine.cluster_id;
     h.member_id = mine.member_id;

@@ -4,8 +4,9 @@
 use super::peer::ForwardOp;
 use super::proposals::ProposalData;
 use super::*;
+use crate::alarm::AlarmType;
 use crate::error::EtcdError;
-use crate::request::Request;
+use crate::request::{AlarmAction, AlarmRequest, Request};
 use raft::eraftpb::{ConfChange, ConfChangeType};
 
 impl Server {
@@ -30,6 +31,7 @@ impl Server {
                 self.write(id, Request::LeaseGrant(r));
             }
             ClientRequest::LeaseRevoke(r) => self.write(id, Request::LeaseRevoke(r)),
+            ClientRequest::Alarm(r) => self.write(id, Request::Alarm(r)),
             ClientRequest::LeaseKeepAlive { id: lease } => {
                 self.leader_call(id, ForwardOp::KeepAlive { lease });
             }
@@ -70,7 +72,7 @@ impl Server {
                     raft_term: s.term,
                     raft_applied_index: s.applied,
                     is_learner: self.is_learner(),
-                    db_size: self.sm.snapshot().len() as i64,
+                    db_size: self.sm.store().size_bytes() as i64,
                 };
                 self.respond(id, Ok(ClientResponse::Status(r)));
             }
@@ -150,6 +152,19 @@ impl Server {
     fn write(&mut self, id: RequestId, request: Request) {
         if let Err(e) = self.sm.validate(&request) {
             return self.respond(id, Err(e));
+        }
+        // etcd's quota check before proposing: a write that would take the database past
+        // the quota raises NOSPACE (through Raft, for the whole cluster) and is refused.
+        let cost = crate::alarm::quota_cost(&request);
+        if cost > 0 && self.sm.store().size_bytes() + cost > self.config.quota_backend_bytes {
+            if !self.sm.alarms().is_active(AlarmType::NoSpace) {
+                self.propose_internal(Request::Alarm(AlarmRequest {
+                    action: AlarmAction::Activate,
+                    member_id: self.config.id,
+                    alarm: AlarmType::NoSpace,
+                }));
+            }
+            return self.respond(id, Err(EtcdError::NoSpace));
         }
         self.propose_request(id, request);
     }

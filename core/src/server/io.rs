@@ -103,6 +103,9 @@ pub enum ClientRequest {
     },
     /// Cluster.MemberList (linearizable, as etcd 3.4 answers it from the applied state).
     MemberList,
+    /// Maintenance.Alarm: list, raise or clear alarms (through Raft; answered with
+    /// [`ClientResponse::Kv`] holding an alarm response).
+    Alarm(crate::request::AlarmRequest),
     /// Maintenance.MoveLeader: only the leader accepts it.
     MoveLeader {
         /// The member that should lead.
@@ -177,7 +180,8 @@ pub struct StatusResponse {
     pub raft_applied_index: u64,
     /// Whether this member is a learner.
     pub is_learner: bool,
-    /// Size of the replicated state's snapshot encoding, in bytes (etcd: the bbolt file).
+    /// Bytes the retained history takes (etcd: the bbolt file's size), what the space quota
+    /// counts.
     pub db_size: i64,
 }
 

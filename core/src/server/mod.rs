@@ -84,6 +84,9 @@ pub struct ServerConfig {
     pub watch_progress_notify_ms: u64,
     /// Largest append message, in bytes (etcd: 1 MiB).
     pub max_size_per_msg: u64,
+    /// The space quota: a write that would take [`crate::mvcc::Store::size_bytes`] past it
+    /// raises the NOSPACE alarm and fails (`--quota-backend-bytes`; etcd's default 2 GiB).
+    pub quota_backend_bytes: u64,
     /// Largest client write, measured on its encoded entry (`--max-request-bytes`,
     /// 1.5 MiB); larger ones fail with `request is too large`.
     pub max_request_bytes: usize,
@@ -112,6 +115,7 @@ impl ServerConfig {
             watch_progress_notify_ms: 600_000,
             max_size_per_msg: 1024 * 1024,
             max_request_bytes: 1024 * 1024 * 3 / 2,
+            quota_backend_bytes: 2 * 1024 * 1024 * 1024,
             max_inflight_msgs: 256,
             state_machine: apply::Config::default(),
         }

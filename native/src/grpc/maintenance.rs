@@ -1,9 +1,10 @@
 //! The Maintenance service: Status, HashKV, MoveLeader, Snapshot, Defragment (nothing to do)
-//! and Alarm GET (no alarm can be raised yet: there is no quota). Alarm activate/deactivate
-//! and Hash answer `Unimplemented`.
+//! and Alarm (list, raise, clear; through Raft). Hash answers `Unimplemented`: clients use
+//! HashKV.
 
 use super::*;
 use crate::convert;
+use orrery_core::request::Response;
 use tonic::{Request, Response as R};
 
 /// Bytes per Snapshot stream message (etcd: 32 KiB).
@@ -15,20 +16,11 @@ impl pb::maintenance_server::Maintenance for Services {
         tokio_stream::Iter<std::vec::IntoIter<Result<pb::SnapshotResponse, Status>>>;
 
     async fn alarm(&self, r: Request<pb::AlarmRequest>) -> Result<R<pb::AlarmResponse>, Status> {
-        if r.into_inner().action != pb::alarm_request::AlarmAction::Get as i32 {
-            return Err(Status::unimplemented(
-                "orrery: raising or clearing alarms is not implemented yet",
-            ));
+        let request = convert::alarm_request(r.into_inner());
+        match self.ask(ClientRequest::Alarm(request)).await? {
+            ClientResponse::Kv(Response::Alarm(a)) => Ok(R::new(convert::alarm_response(a))),
+            other => Err(unexpected("alarm", &other)),
         }
-        // No alarm can be raised yet (there is no quota): the list is empty.
-        let header = match self.ask(ClientRequest::Status).await? {
-            ClientResponse::Status(s) => convert::header(s.header),
-            other => return Err(unexpected("status", &other)),
-        };
-        Ok(R::new(pb::AlarmResponse {
-            header,
-            alarms: Vec::new(),
-        }))
     }
 
     async fn status(&self, _: Request<pb::StatusRequest>) -> Result<R<pb::StatusResponse>, Status> {
