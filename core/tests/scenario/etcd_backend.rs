@@ -173,11 +173,59 @@ impl EtcdBackend {
                 .call("/v3/lease/revoke", json!({"ID": l.id}))
                 .map(|v| Response::LeaseRevoke(LeaseRevokeResponse { header: header(&v) })),
             Request::LeaseCheckpoint(_) => panic!("checkpoints are Raft-internal: mark core-only"),
+            Request::Alarm(a) => self
+                .call("/v3/maintenance/alarm", alarm_json(a))
+                .map(|v| Response::Alarm(alarm_resp(&v))),
         };
         match result {
             Ok(resp) => print::response(&resp),
             Err(e) => e,
         }
+    }
+}
+
+fn alarm_json(a: &orrery_core::request::AlarmRequest) -> serde_json::Value {
+    use orrery_core::request::AlarmAction;
+    let action = match a.action {
+        AlarmAction::Get => "GET",
+        AlarmAction::Activate => "ACTIVATE",
+        AlarmAction::Deactivate => "DEACTIVATE",
+    };
+    json!({"action": action, "memberID": a.member_id.to_string(), "alarm": alarm_name(a.alarm)})
+}
+
+fn alarm_name(a: orrery_core::alarm::AlarmType) -> &'static str {
+    use orrery_core::alarm::AlarmType;
+    match a {
+        AlarmType::None => "NONE",
+        AlarmType::NoSpace => "NOSPACE",
+        AlarmType::Corrupt => "CORRUPT",
+    }
+}
+
+fn alarm_resp(v: &serde_json::Value) -> orrery_core::request::AlarmResponse {
+    use orrery_core::alarm::{AlarmMember, AlarmType};
+    let alarms = v["alarms"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|m| AlarmMember {
+                    member_id: m["memberID"]
+                        .as_str()
+                        .and_then(|s| s.parse().ok())
+                        .unwrap_or(0),
+                    alarm: match m["alarm"].as_str() {
+                        Some("NOSPACE") => AlarmType::NoSpace,
+                        Some("CORRUPT") => AlarmType::Corrupt,
+                        _ => AlarmType::None,
+                    },
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    orrery_core::request::AlarmResponse {
+        header: header(v),
+        alarms,
     }
 }
 

@@ -69,6 +69,20 @@ pub fn response(r: &Response) -> String {
         }
         Response::LeaseRevoke(r) => write!(out, "rev={}", r.header.revision).unwrap(),
         Response::LeaseCheckpoint(r) => write!(out, "rev={}", r.header.revision).unwrap(),
+        Response::Alarm(r) => {
+            let alarms: Vec<String> = r
+                .alarms
+                .iter()
+                .map(|a| format!("{:x}:{:?}", a.member_id, a.alarm))
+                .collect();
+            write!(
+                out,
+                "rev={} alarms=[{}]",
+                r.header.revision,
+                alarms.join(",")
+            )
+            .unwrap();
+        }
     }
     out.trim_end().to_owned()
 }
