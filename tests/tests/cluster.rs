@@ -84,7 +84,11 @@ fn a_member_added_with_etcdctl_joins_catches_up_restarts_and_can_be_removed() {
     let first = c.members[0].as_ref().unwrap();
     assert_eq!(
         first.ok(&["member", "remove", &id]),
-        format!("Member {id} removed from cluster {}\n", cluster_id(first))
+        // etcdctl prints both with %16x: space-padded.
+        format!(
+            "Member {id:>16} removed from cluster {:>16}\n",
+            cluster_id(first)
+        )
     );
     assert_eq!(first.ok(&["put", "after", "remove"]), "OK\n");
     let mut removed = c.members[new].take().unwrap();
