@@ -18,7 +18,7 @@ use orrery_core::server::{
 };
 use orrery_core::watch::{StreamId, WatchResponse};
 use orrery_core::EtcdError;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -59,6 +59,8 @@ enum Command {
     Peer(PeerMessage),
     Transport(TransportEvent),
     Backup(oneshot::Sender<Snapshot>),
+    /// A paused watch stream's channel has room again.
+    WatchRoom(StreamId),
 }
 
 /// What the peer transport tells the member.
@@ -194,6 +196,8 @@ pub fn start(
         replies: BTreeMap::new(),
         watch_opens: BTreeMap::new(),
         streams: BTreeMap::new(),
+        stalled: BTreeMap::new(),
+        me: tx.downgrade(),
         outbound,
         peer_urls,
         leader: 0,
@@ -224,6 +228,11 @@ struct NodeTask {
     replies: BTreeMap<u64, oneshot::Sender<Reply>>,
     watch_opens: BTreeMap<u64, oneshot::Sender<(StreamId, mpsc::Receiver<WatchResponse>)>>,
     streams: BTreeMap<StreamId, mpsc::Sender<WatchResponse>>,
+    /// Responses of paused streams, in order, waiting for room in their channels.
+    stalled: BTreeMap<StreamId, VecDeque<WatchResponse>>,
+    /// The node's own command queue, to wake itself (weak: the task must end when every
+    /// handle is gone).
+    me: mpsc::WeakSender<Command>,
     outbound: mpsc::Sender<PeerMessage>,
     peer_urls: tokio::sync::watch::Sender<crate::transport::PeerUrls>,
     leader: u64,
@@ -251,6 +260,10 @@ impl NodeTask {
                 cmd = rx.recv() => match cmd {
                     None => return,
                     Some(Command::Client { request, reply }) => {
+                        if let ClientRequest::WatchClose { stream } = &request {
+                            self.streams.remove(stream);
+                            self.stalled.remove(stream);
+                        }
                         self.next_request += 1;
                         let id = self.next_request;
                         self.replies.insert(id, reply);
@@ -266,6 +279,7 @@ impl NodeTask {
                     Some(Command::Backup(reply)) => {
                         let _ = reply.send(self.server.backup());
                     }
+                    Some(Command::WatchRoom(stream)) => self.flush_stalled(stream),
                     Some(Command::Transport(TransportEvent::SnapshotSent { to, ok })) => {
                         self.handle(Input::SnapshotSent { to, ok })
                     }
@@ -386,29 +400,81 @@ impl NodeTask {
                 }
             }
             Output::Watch { stream, response } => {
-                // Never wait on a client here: that would stall the whole member. A stream
-                // whose client is gone, or so slow that its buffer filled up, is closed.
-                // TODO(native): let the member hold back a slow stream's responses instead
-                // (the core keeps lagging watchers unsynced and can catch them up later).
-                if let Some(tx) = self.streams.get(&stream) {
-                    if let Err(e) = tx.try_send(response) {
-                        if matches!(e, mpsc::error::TrySendError::Full(_)) {
-                            tracing::warn!(
-                                stream = stream.0,
-                                "closing a watch stream that fell behind"
-                            );
-                        }
-                        self.streams.remove(&stream);
-                        self.handle(Input::Client {
-                            id: 0,
-                            request: ClientRequest::WatchClose { stream },
+                // Never wait on a client here: that would stall the whole member. A slow
+                // client's stream is paused instead (the member keeps its watchers behind
+                // and catches them up later); a stream whose client is gone is closed.
+                if let Some(held) = self.stalled.get_mut(&stream) {
+                    // Produced in the same batch as the response that did not fit: at most
+                    // one drain's worth (the member's per-stream outbox bound).
+                    held.push_back(response);
+                    return Ok(());
+                }
+                let Some(tx) = self.streams.get(&stream) else {
+                    return Ok(());
+                };
+                match tx.try_send(response) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(response)) => {
+                        tracing::debug!(stream = stream.0, "pausing a slow watch stream");
+                        self.stalled.insert(stream, VecDeque::from([response]));
+                        self.handle(Input::WatchBackpressure {
+                            stream,
+                            paused: true,
                         });
+                        self.wake_when_room(stream);
                     }
+                    Err(mpsc::error::TrySendError::Closed(_)) => self.close_stream(stream),
                 }
             }
             Output::Notice(n) => self.log_notice(n),
         }
         Ok(())
+    }
+
+    /// Asks for a [`Command::WatchRoom`] once the stream's channel can take a response.
+    fn wake_when_room(&self, stream: StreamId) {
+        let (Some(tx), Some(me)) = (self.streams.get(&stream).cloned(), self.me.upgrade()) else {
+            return;
+        };
+        tokio::spawn(async move {
+            // The permit is released at once: the node task sends in order itself.
+            if tx.reserve().await.is_ok() {
+                let _ = me.send(Command::WatchRoom(stream)).await;
+            }
+        });
+    }
+
+    /// Sends what a paused stream holds; resumes it once all of it went out.
+    fn flush_stalled(&mut self, stream: StreamId) {
+        let (Some(tx), Some(held)) = (self.streams.get(&stream), self.stalled.get_mut(&stream))
+        else {
+            self.stalled.remove(&stream);
+            return;
+        };
+        while let Some(response) = held.pop_front() {
+            match tx.try_send(response) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(response)) => {
+                    held.push_front(response);
+                    return self.wake_when_room(stream);
+                }
+                Err(mpsc::error::TrySendError::Closed(_)) => return self.close_stream(stream),
+            }
+        }
+        self.stalled.remove(&stream);
+        self.handle(Input::WatchBackpressure {
+            stream,
+            paused: false,
+        });
+    }
+
+    fn close_stream(&mut self, stream: StreamId) {
+        self.streams.remove(&stream);
+        self.stalled.remove(&stream);
+        self.handle(Input::Client {
+            id: 0,
+            request: ClientRequest::WatchClose { stream },
+        });
     }
 
     fn update_metrics(&self) {

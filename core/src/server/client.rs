@@ -112,6 +112,7 @@ impl Server {
             ClientRequest::WatchClose { stream } => {
                 self.sm.watch_close(stream);
                 self.streams.remove(&stream);
+                self.paused_streams.remove(&stream);
                 self.respond(id, Ok(ClientResponse::WatchAccepted));
             }
         }

@@ -43,6 +43,18 @@ pub enum Input {
         /// The peer.
         to: u64,
     },
+    /// The client of watch `stream` is slow (`paused`: the host cannot take more of its
+    /// responses) or caught up again. While paused, the member emits no [`Output::Watch`]
+    /// for the stream: its watchers fill the stream's bounded outbox, then fall behind
+    /// (unsynced), and are caught up from the store's history once resumed, as etcd does
+    /// with a slow watcher. A watcher whose history is compacted meanwhile is canceled with
+    /// the compaction revision.
+    WatchBackpressure {
+        /// The stream.
+        stream: crate::watch::StreamId,
+        /// Whether the host can take no more responses for it.
+        paused: bool,
+    },
 }
 
 /// What a client can ask a member: the requests etcd's gRPC services turn into.

@@ -218,6 +218,8 @@ pub struct Server {
     forward: forward::Forwards,
     leader: leader::LeaderState,
     streams: BTreeSet<StreamId>,
+    /// Streams whose host cannot take more responses (see [`Input::WatchBackpressure`]).
+    paused_streams: BTreeSet<StreamId>,
     next_progress_ms: u64,
     removed: bool,
 }
@@ -345,6 +347,7 @@ impl Server {
             forward: forward::Forwards::default(),
             leader: leader::LeaderState::default(),
             streams: BTreeSet::new(),
+            paused_streams: BTreeSet::new(),
             next_progress_ms: config.watch_progress_notify_ms,
             removed: false,
             raw,
@@ -373,6 +376,13 @@ impl Server {
                 self.raw.report_snapshot(to, status);
             }
             Input::Unreachable { to } => self.raw.report_unreachable(to),
+            Input::WatchBackpressure { stream, paused } => {
+                if paused && self.streams.contains(&stream) {
+                    self.paused_streams.insert(stream);
+                } else {
+                    self.paused_streams.remove(&stream);
+                }
+            }
         }
         self.timer.after_call(&mut self.raw);
         self.process_ready();
@@ -532,7 +542,7 @@ impl Server {
     }
 
     fn drain_watch(&mut self) {
-        for &stream in &self.streams {
+        for &stream in self.streams.difference(&self.paused_streams) {
             while let Some(mut response) = self.sm.watch_poll(stream) {
                 response.header.cluster_id = self.config.cluster_id;
                 response.header.member_id = self.config.id;
