@@ -76,12 +76,24 @@ pub fn skip_without_etcdctl() -> bool {
     missing
 }
 
-/// A free TCP port on 127.0.0.1.
+/// A free TCP port on 127.0.0.1, below Linux's ephemeral range (32768–60999): a port the
+/// OS handed out for `:0` could be reused as the source port of one of the many etcdctl
+/// connections before the member binds it. Each call in a process gets a different port;
+/// processes start at different offsets.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    const FIRST: u16 = 20_000;
+    const SPAN: u16 = 12_000;
+    let offset = (std::process::id() % 40) as u16 * 300;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (offset + n) % SPAN;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{}", FIRST + SPAN)
 }
 
 /// A running `orrery` process, killed when dropped.
@@ -187,6 +199,9 @@ impl Member {
     pub fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
+            if std::fs::read_to_string(&self.log).is_ok_and(|l| l.contains("orrery: ")) {
+                break; // it exited with an error: say why below
+            }
             if let Some(ctl) = etcdctl_bin() {
                 let out = Command::new(ctl)
                     .args(["--endpoints", &self.endpoint, "--command-timeout=1s"])
@@ -312,12 +327,26 @@ impl Cluster {
     /// Adds a member the way the etcd docs do: `etcdctl member add` on a running member,
     /// then a new process with `--initial-cluster-state existing`. Returns its index.
     pub fn add_member(&mut self) -> usize {
+        self.add(false)
+    }
+
+    /// [`Cluster::add_member`] as a learner (`member add --learner`).
+    pub fn add_learner(&mut self) -> usize {
+        self.add(true)
+    }
+
+    fn add(&mut self, learner: bool) -> usize {
         let i = self.members.len();
         let name = format!("n{}", i + 1);
         let (client, peer) = (free_port(), free_port());
         let peer_url = format!("http://127.0.0.1:{peer}");
         let via = self.members.iter().flatten().next().expect("a live member");
-        let added = via.ok(&["member", "add", &name, &format!("--peer-urls={peer_url}")]);
+        let peers = format!("--peer-urls={peer_url}");
+        let mut args = vec!["member", "add", &name, &peers];
+        if learner {
+            args.push("--learner");
+        }
+        let added = via.ok(&args);
         assert!(added.starts_with("Member "), "{added}");
         self.initial.push(format!("{name}={peer_url}"));
         let args = vec![

@@ -107,3 +107,88 @@ fn cluster_id(m: &orrery_tests::Member) -> String {
         .expect("a cluster ID");
     format!("{id:x}")
 }
+
+fn id_of(list: &str, name: &str) -> String {
+    list.lines()
+        .find(|l| l.contains(&format!(", {name}, ")))
+        .and_then(|l| l.split(',').next())
+        .unwrap_or_else(|| panic!("{name} not in\n{list}"))
+        .to_owned()
+}
+
+#[test]
+fn learners_promotion_peer_url_updates_leader_transfer_and_hashkv() {
+    if skip_without_etcdctl() {
+        return;
+    }
+    let dir = scratch("learner");
+    let mut c = Cluster::start(&dir, 2);
+    let n1 = c.members[0].as_ref().unwrap();
+    assert_eq!(n1.ok(&["put", "k", "v"]), "OK\n");
+    let learner = c.add_learner();
+    let n1 = c.members[0].as_ref().unwrap();
+    let list = n1.ok(&["member", "list"]);
+    let id = id_of(&list, "n3");
+    assert!(list.contains(&format!("{id}, started, n3, ")), "{list}");
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&id) && l.ends_with(", true")),
+        "n3 is a learner: {list}"
+    );
+    // A learner serves no linearizable reads, as in etcd.
+    let l = c.members[learner].as_ref().unwrap();
+    assert_eq!(
+        l.err(&["get", "k"]),
+        "Error: etcdserver: rpc not supported for learner"
+    );
+    assert_eq!(
+        l.ok(&["get", "k", "--consistency=s", "--print-value-only"]),
+        "v\n"
+    );
+    let cid = cluster_id(n1);
+    until("the learner to be promoted", || {
+        let out = n1.etcdctl(&["member", "promote", &id], "");
+        (String::from_utf8_lossy(&out.stdout)
+            == format!("Member {id:>16} promoted in cluster {cid:>16}\n"))
+        .then_some(())
+    });
+    let list = n1.ok(&["member", "list"]);
+    assert!(!list.contains(", true\n"), "no learner left: {list}");
+    // Updating peer URLs (to the same ones: the member keeps listening there).
+    let n2 = id_of(&list, "n2");
+    let n2_peer = list
+        .lines()
+        .find(|l| l.starts_with(&n2))
+        .and_then(|l| l.split(", ").nth(3))
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        n1.ok(&["member", "update", &n2, &format!("--peer-urls={n2_peer}")]),
+        format!("Member {n2:>16} updated in cluster {cid:>16}\n")
+    );
+    // Leader transfer, asked of the leader, to a follower.
+    let leader = until("a leader", || c.leader());
+    let from = c.members[leader].as_ref().unwrap();
+    let from_id = id_of(&from.ok(&["member", "list"]), &format!("n{}", leader + 1));
+    let to = (leader + 1) % 3;
+    let to_id = id_of(&list, &format!("n{}", to + 1));
+    assert_eq!(
+        from.ok(&["move-leader", &to_id]),
+        format!("Leadership transferred from {from_id} to {to_id}\n")
+    );
+    until("the new leader", || (c.leader() == Some(to)).then_some(()));
+    // Every member holds the same data: equal HashKV at the same revision.
+    let to_m = c.members[to].as_ref().unwrap();
+    assert_eq!(to_m.ok(&["put", "after", "transfer"]), "OK\n");
+    let hashes: Vec<String> = c
+        .members
+        .iter()
+        .flatten()
+        .map(|m| {
+            let out = m.ok(&["endpoint", "hashkv", "--rev=3"]);
+            out.split(", ").nth(1).unwrap().trim().to_owned()
+        })
+        .collect();
+    assert_eq!(hashes.len(), 3);
+    assert!(hashes.iter().all(|h| h == &hashes[0]), "{hashes:?}");
+}
