@@ -111,6 +111,9 @@ pub async fn start(flags: &Flags) -> Result<Etcd, String> {
         joining,
     };
     let metrics = Arc::new(Metrics::default());
+    metrics
+        .quota_bytes
+        .store(server_quota, std::sync::atomic::Ordering::Relaxed);
     let (outbound, to_peers) = tokio::sync::mpsc::channel(1024);
     let (urls_tx, urls_rx) = tokio::sync::watch::channel(Default::default());
     let node = node::start(config, dir, outbound, urls_tx, metrics.clone())?;

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub db_size: AtomicU64,
     /// WAL fsync latency.
     pub wal_fsync: Histogram,
+    /// `--quota-backend-bytes` in effect.
+    pub quota_bytes: AtomicU64,
     /// 1 while a NOSPACE alarm is active.
     pub alarm_nospace: AtomicU64,
     /// 1 while a CORRUPT alarm is active.
@@ -106,6 +108,12 @@ impl Metrics {
             "etcd_mvcc_db_total_size_in_bytes",
             "Total size of the underlying database physically allocated in bytes.",
             &self.db_size,
+        );
+        gauge(
+            &mut out,
+            "etcd_server_quota_backend_bytes",
+            "Current backend storage quota size in bytes.",
+            &self.quota_bytes,
         );
         gauge(
             &mut out,

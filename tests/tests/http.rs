@@ -40,6 +40,11 @@ fn health_version_and_metrics_answer_as_etcd_does() {
     assert_eq!(value("etcd_server_proposals_pending"), 0.0);
     assert_eq!(value("etcd_server_proposals_failed_total"), 0.0);
     assert!(value("etcd_mvcc_db_total_size_in_bytes") > 0.0);
+    assert_eq!(
+        value("etcd_server_quota_backend_bytes"),
+        2.0 * 1024.0 * 1024.0 * 1024.0,
+        "etcd's default quota"
+    );
     assert!(
         value("etcd_disk_wal_fsync_duration_seconds_count") >= 1.0,
         "the put was fsynced"
