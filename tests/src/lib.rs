@@ -33,35 +33,26 @@ pub fn orrery_bin() -> PathBuf {
 /// The real `etcdctl` (`ORRERY_ETCDCTL` or `PATH`). `None` only outside CI; under
 /// `CI=true` or `ORRERY_REQUIRE_ETCD` a missing etcdctl fails the test.
 pub fn etcdctl_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("ORRERY_ETCDCTL")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join("etcdctl"))
-                .find(|p| p.is_file())
-        });
-    let required = std::env::var("CI").is_ok_and(|v| v == "true")
-        || std::env::var_os("ORRERY_REQUIRE_ETCD").is_some();
-    if found.is_none() && required {
-        panic!("etcdctl not found: install Debian's etcd-client (cargo xtask test does)");
-    }
-    found
+    find_tool("ORRERY_ETCDCTL", "etcdctl", "etcd-client")
 }
 
 /// The real `etcd` 3.4 server (`ORRERY_ETCD` or `PATH`), for side-by-side comparisons.
 /// `None` only outside CI, like [`etcdctl_bin`].
 pub fn etcd_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("ORRERY_ETCD")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::split_paths(&std::env::var_os("PATH")?)
-                .map(|d| d.join("etcd"))
-                .find(|p| p.is_file())
-        });
+    find_tool("ORRERY_ETCD", "etcd", "etcd-server")
+}
+
+/// `$var`, else `name` on `PATH`; required (a panic naming the Debian `package`) on CI.
+fn find_tool(var: &str, name: &str, package: &str) -> Option<PathBuf> {
+    let found = std::env::var_os(var).map(PathBuf::from).or_else(|| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    });
     let required = std::env::var("CI").is_ok_and(|v| v == "true")
         || std::env::var_os("ORRERY_REQUIRE_ETCD").is_some();
     if found.is_none() && required {
-        panic!("etcd not found: install Debian's etcd-server (cargo xtask test does)");
+        panic!("{name} not found: install Debian's {package} (cargo xtask test does)");
     }
     found
 }
