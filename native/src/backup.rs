@@ -2,8 +2,6 @@
 //! `snapshot` package): the applied state as raft's protobuf `Snapshot`, framed so that
 //! etcdctl accepts it. See `native/STORAGE.md`.
 
-use orrery_core::server::raftpb::Snapshot;
-
 /// Magic bytes at the start of a backup file (`etcdctl snapshot save`).
 pub const BACKUP_MAGIC: &[u8; 8] = b"ORRERYBK";
 
@@ -19,28 +17,31 @@ pub fn backup_file(snapshot: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The raft snapshot inside a backup file saved by `etcdctl snapshot save` (body and SHA-256
-/// trailer), after checking the digest.
-pub fn read_backup_file(file: &[u8]) -> Result<Snapshot, String> {
-    use sha2::Digest;
-    if file.len() < 32 + 16 || !(file.len() - 32).is_multiple_of(512) {
-        return Err("not an orrery snapshot file (bad size)".into());
-    }
-    let (body, digest) = file.split_at(file.len() - 32);
-    if sha2::Sha256::digest(body).as_slice() != digest {
-        return Err("snapshot file's SHA-256 does not match (damaged?)".into());
-    }
-    if &body[..8] != BACKUP_MAGIC {
-        return Err("not an orrery snapshot file (etcd's bbolt snapshots cannot be read)".into());
-    }
-    let len = u64::from_le_bytes(body[8..16].try_into().expect("8 bytes")) as usize;
-    let raw = body.get(16..16 + len).ok_or("snapshot file is truncated")?;
-    protobuf::Message::parse_from_bytes(raw).map_err(|e| format!("snapshot file: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use orrery_core::server::raftpb::Snapshot;
+
+    /// What a restore would read: the raft snapshot inside a saved backup file (body and
+    /// SHA-256 trailer), after checking the digest.
+    fn read_backup_file(file: &[u8]) -> Result<Snapshot, String> {
+        use sha2::Digest;
+        if file.len() < 32 + 16 || !(file.len() - 32).is_multiple_of(512) {
+            return Err("not an orrery snapshot file (bad size)".into());
+        }
+        let (body, digest) = file.split_at(file.len() - 32);
+        if sha2::Sha256::digest(body).as_slice() != digest {
+            return Err("snapshot file's SHA-256 does not match (damaged?)".into());
+        }
+        if &body[..8] != BACKUP_MAGIC {
+            return Err(
+                "not an orrery snapshot file (etcd's bbolt snapshots cannot be read)".into(),
+            );
+        }
+        let len = u64::from_le_bytes(body[8..16].try_into().expect("8 bytes")) as usize;
+        let raw = body.get(16..16 + len).ok_or("snapshot file is truncated")?;
+        protobuf::Message::parse_from_bytes(raw).map_err(|e| format!("snapshot file: {e}"))
+    }
 
     fn snap_at(index: u64) -> Snapshot {
         let mut s = Snapshot::default();

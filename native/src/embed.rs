@@ -114,6 +114,9 @@ pub async fn start(flags: &Flags) -> Result<Etcd, String> {
     metrics
         .quota_bytes
         .store(server_quota, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .member_id
+        .store(identity.member_id, std::sync::atomic::Ordering::Relaxed);
     let (outbound, to_peers) = tokio::sync::mpsc::channel(1024);
     let (urls_tx, urls_rx) = tokio::sync::watch::channel(Default::default());
     let node = node::start(config, dir, outbound, urls_tx, metrics.clone())?;

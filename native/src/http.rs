@@ -102,14 +102,10 @@ async fn version() -> axum::response::Response {
 }
 
 async fn metrics(State(s): State<HttpState>) -> axum::response::Response {
-    let mut member_id = 0;
-    if let Ok(ClientResponse::Status(st)) = s.node.request(ClientRequest::Status).await {
-        member_id = st.header.member_id;
-    }
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        s.metrics.render(ETCD_VERSION, member_id),
+        s.metrics.render(ETCD_VERSION),
     )
         .into_response()
 }

@@ -72,6 +72,8 @@ pub struct Metrics {
     pub db_size: AtomicU64,
     /// WAL fsync latency.
     pub wal_fsync: Histogram,
+    /// This member's ID (the `server_id` label).
+    pub member_id: AtomicU64,
     /// `--quota-backend-bytes` in effect.
     pub quota_bytes: AtomicU64,
     /// 1 while a NOSPACE alarm is active.
@@ -82,7 +84,8 @@ pub struct Metrics {
 
 impl Metrics {
     /// The Prometheus text exposition (format 0.0.4).
-    pub fn render(&self, server_version: &str, member_id: u64) -> String {
+    pub fn render(&self, server_version: &str) -> String {
+        let member_id = self.member_id.load(Relaxed);
         let mut out = String::new();
         let gauge = |out: &mut String, name: &str, help: &str, v: &AtomicU64| {
             let _ = writeln!(
@@ -180,7 +183,8 @@ mod tests {
         m.wal_fsync.observe(Duration::from_millis(3));
         m.wal_fsync.observe(Duration::from_secs(20));
         m.has_leader.store(1, Relaxed);
-        let text = m.render("3.4.23", 0x8e9e05c52164694d);
+        m.member_id.store(0x8e9e05c52164694d, Relaxed);
+        let text = m.render("3.4.23");
         for line in [
             "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.001\"} 1",
             "etcd_disk_wal_fsync_duration_seconds_bucket{le=\"0.002\"} 1",

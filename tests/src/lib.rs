@@ -103,37 +103,7 @@ impl Member {
     /// (so its member and cluster IDs are the same as an orrery started by
     /// [`Member::start`]), listening on free ports.
     pub fn start_real_etcd(etcd: &Path, data_dir: &Path, port: u16, extra: &[&str]) -> Self {
-        let endpoint = format!("127.0.0.1:{port}");
-        let url = format!("http://{endpoint}");
-        std::fs::create_dir_all(data_dir).expect("data dir");
-        let log = data_dir.with_extension("log");
-        let child = Command::new(etcd)
-            .arg("--data-dir")
-            .arg(data_dir)
-            .args([
-                "--listen-client-urls",
-                &url,
-                "--advertise-client-urls",
-                &url,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &format!("http://127.0.0.1:{}", free_port()),
-            ])
-            .args(["--heartbeat-interval", "20", "--election-timeout", "200"])
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).expect("log file"))
-            .spawn()
-            .expect("start etcd");
-        let m = Self {
-            child,
-            endpoint,
-            data_dir: data_dir.to_owned(),
-            log,
-        };
-        m.wait_ready();
-        m
+        Self::start_binary(etcd, data_dir, port, extra)
     }
 
     /// Starts a one-member cluster with its data in `data_dir`, waiting until it answers.
@@ -143,17 +113,26 @@ impl Member {
 
     /// [`Member::start`] with more flags.
     pub fn start_with(data_dir: &Path, port: u16, extra: &[&str]) -> Self {
+        Self::start_binary(&orrery_bin(), data_dir, port, extra)
+    }
+
+    fn start_binary(binary: &Path, data_dir: &Path, port: u16, extra: &[&str]) -> Self {
         // Advertise etcd's default peer URL (so the member ID is etcd's default one) but
         // listen on a free port, so that tests can run side by side.
         let peer = format!("http://127.0.0.1:{}", free_port());
         let mut args = vec!["--listen-peer-urls".to_owned(), peer];
         args.extend(extra.iter().map(|s| s.to_string()));
-        let m = Self::spawn(data_dir, port, &args);
+        let m = Self::spawn_binary(binary, data_dir, port, &args);
         m.wait_ready();
         m
     }
 
     fn spawn(data_dir: &Path, port: u16, extra: &[String]) -> Self {
+        Self::spawn_binary(&orrery_bin(), data_dir, port, extra)
+    }
+
+    /// Starts `binary` (orrery or etcd: the flags are the same) serving clients on `port`.
+    fn spawn_binary(binary: &Path, data_dir: &Path, port: u16, extra: &[String]) -> Self {
         let endpoint = format!("127.0.0.1:{port}");
         let url = format!("http://{endpoint}");
         std::fs::create_dir_all(data_dir).expect("data dir");
@@ -163,7 +142,7 @@ impl Member {
             .append(true)
             .open(&log)
             .expect("log file");
-        let child = Command::new(orrery_bin())
+        let child = Command::new(binary)
             .args(["--data-dir"])
             .arg(data_dir)
             .args([
@@ -177,7 +156,7 @@ impl Member {
             .stdout(Stdio::null())
             .stderr(log_file)
             .spawn()
-            .expect("start orrery");
+            .unwrap_or_else(|e| panic!("start {}: {e}", binary.display()));
         Self {
             child,
             endpoint,

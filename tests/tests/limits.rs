@@ -66,8 +66,6 @@ fn bad_requests_get_etcds_errors_and_lose_nothing() {
     assert_eq!(m.ok(&["get", "kept", "--print-value-only"]), "yes\n");
     assert_eq!(m.ok(&["put", "after", "errors"]), "OK\n");
     let keys = m.ok(&["get", "k", "--prefix", "--keys-only"]);
-    let puts = keys
-        .lines()
-        .filter(|l| l.starts_with("k") && l.len() > 1 && l != &"kept");
+    let puts = keys.lines().filter(|l| l.starts_with('k') && *l != "kept");
     assert_eq!(puts.count(), 128, "{keys}");
 }

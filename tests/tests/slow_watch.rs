@@ -6,33 +6,16 @@
 //! response carries up to 1,000 revisions, as etcd's does. The writes go through the
 //! `etcd-client` crate.
 
-use etcd_client::Client;
-use orrery::embed;
-use orrery::flags::Flags;
+use in_process::start_member;
 use orrery::pb::etcdserverpb::{self as pb, watch_client::WatchClient};
-use orrery_tests::scratch;
 use std::time::Duration;
+
+mod in_process;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_watcher_is_caught_up_not_dropped() {
-    let dir = scratch("slow-watch");
-    let flags = Flags::from_args_without_env(vec![
-        format!("--data-dir={}", dir.join("m1").display()),
-        "--listen-client-urls=http://127.0.0.1:0".into(),
-        "--listen-peer-urls=http://127.0.0.1:0".into(),
-        "--heartbeat-interval=20".into(),
-        "--election-timeout=200".into(),
-    ])
-    .unwrap();
-    let etcd = embed::start(&flags).await.expect("member starts");
+    let (etcd, c) = start_member("slow-watch").await;
     let endpoint = format!("http://{}", etcd.client_addrs[0]);
-    let c = Client::connect([endpoint.clone()], None).await.unwrap();
-    for _ in 0..100 {
-        if c.clone().status().await.is_ok_and(|s| s.leader() != 0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let mut watch = WatchClient::connect(endpoint)
         .await
         .unwrap()

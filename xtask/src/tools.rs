@@ -33,13 +33,7 @@ pub fn ensure_protoc() -> Result<(), String> {
     }
     if is_root() && on_path("apt-get") {
         println!("    protoc: installing Debian's protobuf-compiler with apt-get");
-        let apt = |args: &[&str]| {
-            run(Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive"))
-        };
-        apt(&["update", "-qq"])?;
-        apt(&["install", "-y", "-qq", "protobuf-compiler"])?;
+        apt_install(&["protobuf-compiler"])?;
         if on_path("protoc") {
             return Ok(());
         }
@@ -61,13 +55,7 @@ pub fn ensure_etcd(required: bool) -> Result<Option<PathBuf>, String> {
     }
     if is_root() && on_path("apt-get") {
         println!("    etcd: installing Debian's etcd-server and etcd-client with apt-get");
-        let apt = |args: &[&str]| {
-            run(Command::new("apt-get")
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive"))
-        };
-        apt(&["update", "-qq"])?;
-        apt(&["install", "-y", "-qq", "etcd-server", "etcd-client"])?;
+        apt_install(&["etcd-server", "etcd-client"])?;
         if let (Some(path), Some(_)) = (find_etcd(), which("etcdctl")) {
             println!("    etcd: {}", describe(&path));
             return Ok(Some(path));
@@ -106,9 +94,7 @@ pub fn ensure_wasm_bindgen_test_runner(required: bool) -> Result<Option<PathBuf>
     let version = locked_wasm_bindgen_version()?;
     if !on_path("node") && is_root() && on_path("apt-get") {
         println!("    node: installing Debian's nodejs with apt-get");
-        run(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "nodejs"])
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        apt_install(&["nodejs"])?;
     }
     if !on_path("node") {
         let why = "node is not installed (needed to run the wasm32 tests)";
@@ -179,6 +165,17 @@ fn which(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(name))
         .find(|p| p.is_file())
+}
+
+/// `apt-get update`, then `apt-get install` of `packages`, non-interactively.
+fn apt_install(packages: &[&str]) -> Result<(), String> {
+    let apt = |args: &[&str]| {
+        run(Command::new("apt-get")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive"))
+    };
+    apt(&["update", "-qq"])?;
+    apt(&[&["install", "-y", "-qq"], packages].concat())
 }
 
 fn on_path(name: &str) -> bool {

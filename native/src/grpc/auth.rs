@@ -8,14 +8,6 @@ use super::*;
 use orrery_core::EtcdError;
 use tonic::{Request, Response as R};
 
-/// Header for answers that need one.
-async fn header(s: &Services) -> Result<Option<pb::ResponseHeader>, Status> {
-    match s.ask(ClientRequest::Status).await? {
-        ClientResponse::Status(st) => Ok(crate::convert::header(st.header)),
-        other => Err(unexpected("status", &other)),
-    }
-}
-
 fn not_yet() -> Status {
     Status::unimplemented("orrery: adding users and roles is not implemented yet")
 }
@@ -40,7 +32,7 @@ impl pb::auth_server::Auth for Services {
         _: Request<pb::AuthDisableRequest>,
     ) -> Result<R<pb::AuthDisableResponse>, Status> {
         Ok(R::new(pb::AuthDisableResponse {
-            header: header(self).await?,
+            header: self.header().await?,
         }))
     }
 
@@ -70,7 +62,7 @@ impl pb::auth_server::Auth for Services {
         _: Request<pb::AuthUserListRequest>,
     ) -> Result<R<pb::AuthUserListResponse>, Status> {
         Ok(R::new(pb::AuthUserListResponse {
-            header: header(self).await?,
+            header: self.header().await?,
             users: Vec::new(),
         }))
     }
@@ -122,7 +114,7 @@ impl pb::auth_server::Auth for Services {
         _: Request<pb::AuthRoleListRequest>,
     ) -> Result<R<pb::AuthRoleListResponse>, Status> {
         Ok(R::new(pb::AuthRoleListResponse {
-            header: header(self).await?,
+            header: self.header().await?,
             roles: Vec::new(),
         }))
     }

@@ -36,10 +36,7 @@ impl pb::maintenance_server::Maintenance for Services {
         &self,
         _: Request<pb::DefragmentRequest>,
     ) -> Result<R<pb::DefragmentResponse>, Status> {
-        let header = match self.ask(ClientRequest::Status).await? {
-            ClientResponse::Status(s) => convert::header(s.header),
-            other => return Err(unexpected("status", &other)),
-        };
+        let header = self.header().await?;
         Ok(R::new(pb::DefragmentResponse { header }))
     }
 
@@ -69,10 +66,7 @@ impl pb::maintenance_server::Maintenance for Services {
         _: Request<pb::SnapshotRequest>,
     ) -> Result<R<Self::SnapshotStream>, Status> {
         use sha2::Digest;
-        let header = match self.ask(ClientRequest::Status).await? {
-            ClientResponse::Status(s) => convert::header(s.header),
-            other => return Err(unexpected("status", &other)),
-        };
+        let header = self.header().await?;
         let snap = self.node.backup().await.map_err(crate::status::status)?;
         let raw = protobuf::Message::write_to_bytes(&snap)
             .map_err(|e| Status::internal(format!("orrery: encoding the snapshot: {e}")))?;

@@ -47,6 +47,14 @@ impl Services {
         reply.map_err(status)
     }
 
+    /// A response header as of now (for answers that carry no state of their own).
+    async fn header(&self) -> Result<Option<pb::ResponseHeader>, Status> {
+        match self.ask(ClientRequest::Status).await? {
+            ClientResponse::Status(s) => Ok(crate::convert::header(s.header)),
+            other => Err(unexpected("status", &other)),
+        }
+    }
+
     /// Every gRPC service and the plain HTTP endpoints, ready to serve.
     pub fn router(self) -> tonic::service::Routes {
         let max = self.max_request_bytes + GRPC_OVERHEAD_BYTES;
