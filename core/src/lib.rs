@@ -27,6 +27,7 @@
 
 pub mod alarm;
 pub mod apply;
+pub mod backend;
 pub mod cluster;
 pub mod error;
 pub mod lease;

@@ -79,30 +79,53 @@ impl std::error::Error for SnapshotError {}
 
 /// Encodes the replicated state.
 pub(crate) fn encode(store: &Store, lessor: &Lessor, alarms: &AlarmStore) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 + store.records.len() * 64);
+    encode_parts(
+        store.current,
+        store.compacted,
+        store
+            .records
+            .iter()
+            .map(|(rev, rec)| (*rev, rec.tombstone, &rec.kv)),
+        lessor
+            .iter()
+            .map(|l| (l.id, l.ttl, l.remaining_ttl))
+            .collect::<Vec<_>>()
+            .into_iter(),
+        &alarms.list(),
+    )
+}
+
+/// Encodes a state given as its parts: `(revision, tombstone, key-value)` records in
+/// revision order, `(id, ttl, remaining ttl)` leases in ID order, alarms in order.
+pub(crate) fn encode_parts<'a>(
+    current: i64,
+    compacted: i64,
+    records: impl ExactSizeIterator<Item = (Revision, bool, &'a KeyValue)>,
+    leases: impl ExactSizeIterator<Item = (i64, i64, i64)>,
+    alarms: &[AlarmMember],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + records.len() * 64);
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&store.current.to_le_bytes());
-    out.extend_from_slice(&store.compacted.to_le_bytes());
-    out.extend_from_slice(&(store.records.len() as u64).to_le_bytes());
-    for (rev, rec) in &store.records {
+    out.extend_from_slice(&current.to_le_bytes());
+    out.extend_from_slice(&compacted.to_le_bytes());
+    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
+    for (rev, tombstone, kv) in records {
         out.extend_from_slice(&rev.main.to_le_bytes());
         out.extend_from_slice(&rev.sub.to_le_bytes());
-        out.push(if rec.tombstone { TOMBSTONE } else { 0 });
-        put_bytes(&mut out, &rec.kv.key);
-        out.extend_from_slice(&rec.kv.create_revision.to_le_bytes());
-        out.extend_from_slice(&rec.kv.version.to_le_bytes());
-        out.extend_from_slice(&rec.kv.lease.to_le_bytes());
-        put_bytes(&mut out, &rec.kv.value);
+        out.push(if tombstone { TOMBSTONE } else { 0 });
+        put_bytes(&mut out, &kv.key);
+        out.extend_from_slice(&kv.create_revision.to_le_bytes());
+        out.extend_from_slice(&kv.version.to_le_bytes());
+        out.extend_from_slice(&kv.lease.to_le_bytes());
+        put_bytes(&mut out, &kv.value);
     }
-    let leases: Vec<&Lease> = lessor.iter().collect();
     out.extend_from_slice(&(leases.len() as u64).to_le_bytes());
-    for l in leases {
-        out.extend_from_slice(&l.id.to_le_bytes());
-        out.extend_from_slice(&l.ttl.to_le_bytes());
-        out.extend_from_slice(&l.remaining_ttl.to_le_bytes());
+    for (id, ttl, remaining_ttl) in leases {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&ttl.to_le_bytes());
+        out.extend_from_slice(&remaining_ttl.to_le_bytes());
     }
-    let alarms = alarms.list();
     out.extend_from_slice(&(alarms.len() as u64).to_le_bytes());
     for a in alarms {
         out.extend_from_slice(&a.member_id.to_le_bytes());

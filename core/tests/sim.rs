@@ -4,7 +4,7 @@
 use orrery_core::request::PutRequest;
 use orrery_core::server::ClientRequest;
 use orrery_core::sim::faults::FaultRates;
-use orrery_core::sim::run::{liveness, run, run_traced, LIVENESS_MS};
+use orrery_core::sim::run::{liveness, run, run_config, run_traced, LIVENESS_MS};
 use orrery_core::sim::{Action, Sim, SimConfig, SimInput};
 
 #[test]
@@ -105,4 +105,18 @@ fn liveness_fails_when_a_majority_stays_down() {
         v.iter().any(|v| v.detail.contains("completed nothing")),
         "{v:?}"
     );
+}
+
+/// Members that keep their applied state in a backend ([`orrery_core::backend`]) restart from
+/// it after crashes, replaying only later entries; every guarantee still holds, and each
+/// running member's backend equals its applied state at the end.
+#[test]
+fn faulty_runs_with_a_backend_keep_every_guarantee() {
+    for (seed, members) in [(21, 3), (22, 5), (23, 1)] {
+        let mut config = SimConfig::new(members);
+        config.server.applied_changes = true;
+        let (r, _) = run_config(seed, config, 15_000, FaultRates::random(seed));
+        assert!(r.violations.is_empty(), "seed {seed}: {:#?}", r.violations);
+        assert!(r.operations > 50, "{r:?}");
+    }
 }

@@ -12,8 +12,11 @@
 //!                      watchers        <───┘ notify: events queued on watch streams
 //! ```
 
+mod journal;
 mod kv;
 mod txn;
+
+pub use journal::StateChanges;
 
 use crate::alarm::{quota_cost, AlarmMember, AlarmStore, AlarmType};
 use crate::error::{EtcdError, HashError, LeaseError, RangeError, TxnError, WatchError};
@@ -42,6 +45,8 @@ pub struct StateMachine {
     lessor: Lessor,
     watch: WatchHub,
     alarms: AlarmStore,
+    /// Changes not yet taken by the host ([`StateMachine::enable_journal`]).
+    journal: Option<journal::Journal>,
 }
 
 impl StateMachine {
@@ -53,6 +58,7 @@ impl StateMachine {
             lessor: Lessor::new(config.lease),
             watch: WatchHub::new(config.watch),
             alarms: AlarmStore::default(),
+            journal: None,
         }
     }
 
@@ -101,6 +107,7 @@ impl StateMachine {
             Request::LeaseCheckpoint(r) => {
                 for cp in &r.checkpoints {
                     self.lessor.checkpoint(cp.id, cp.remaining_ttl, now_ms);
+                    self.note(|j| j.lease(cp.id));
                 }
                 Ok(Response::LeaseCheckpoint(LeaseCheckpointResponse {
                     header: self.header(),
@@ -122,6 +129,13 @@ impl StateMachine {
 
     fn header(&self) -> ResponseHeader {
         ResponseHeader::at(self.store.revision())
+    }
+
+    /// Notes a change in the journal, if it is on.
+    fn note(&mut self, f: impl FnOnce(&mut journal::Journal)) {
+        if let Some(j) = &mut self.journal {
+            f(j);
+        }
     }
 
     /// Reads a range from the local state (serializable, or linearizable once the member's
@@ -177,7 +191,8 @@ impl StateMachine {
     }
 
     fn compact(&mut self, r: &CompactionRequest) -> Result<CompactionResponse, EtcdError> {
-        self.store.compact(r.revision)?;
+        let removed = self.store.compact_removing(r.revision)?;
+        self.note(|j| j.removed(removed));
         Ok(CompactionResponse {
             header: self.header(),
         })
@@ -190,6 +205,7 @@ impl StateMachine {
     ) -> Result<LeaseGrantResponse, EtcdError> {
         let lease = self.lessor.grant(r.id, r.ttl, now_ms)?;
         let (id, ttl) = (lease.id, lease.ttl);
+        self.note(|j| j.lease(id));
         Ok(LeaseGrantResponse {
             header: self.header(),
             id,
@@ -208,6 +224,9 @@ impl StateMachine {
             AlarmAction::Activate => self.alarms.activate(a).into_iter().collect(),
             AlarmAction::Deactivate => self.alarms.deactivate(a).into_iter().collect(),
         };
+        if r.action != AlarmAction::Get && !alarms.is_empty() {
+            self.note(journal::Journal::alarms);
+        }
         AlarmResponse {
             header: self.header(),
             alarms,
@@ -223,6 +242,7 @@ impl StateMachine {
         }
         let changes = txn.end();
         self.lessor.remove(r.id)?;
+        self.note(|j| j.lease(r.id));
         self.changed(changes);
         Ok(LeaseRevokeResponse {
             header: self.header(),
@@ -399,6 +419,7 @@ impl StateMachine {
         self.store = store;
         self.lessor = lessor;
         self.alarms = alarms;
+        self.note(journal::Journal::reset);
         self.watch.restored(&self.store, previous);
         Ok(())
     }

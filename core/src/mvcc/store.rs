@@ -221,6 +221,11 @@ impl Store {
     /// Compacts history at revision `rev`: reads below it fail from now on, `rev` itself stays
     /// readable (see [`KeyIndex`] for what is kept).
     pub fn compact(&mut self, rev: i64) -> Result<(), CompactError> {
+        self.compact_removing(rev).map(drop)
+    }
+
+    /// [`Store::compact`], returning the revisions it removed (in no particular order).
+    pub fn compact_removing(&mut self, rev: i64) -> Result<Vec<Revision>, CompactError> {
         if rev <= self.compacted {
             return Err(CompactError::Compacted);
         }
@@ -238,7 +243,7 @@ impl Store {
             self.size -= gone.size();
         }
         self.compacted = rev;
-        Ok(())
+        Ok(removed)
     }
 
     /// Retained changes with main revision in `[from, to]`, in revision order.

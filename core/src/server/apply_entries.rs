@@ -21,6 +21,7 @@ impl Server {
                 }
             }
             self.applied = e.index;
+            self.applied_term = e.term;
             self.maybe_snapshot();
         }
     }

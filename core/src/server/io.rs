@@ -335,6 +335,12 @@ pub enum Output {
         /// The answer or etcd's error.
         result: Result<ClientResponse, EtcdError>,
     },
+    /// What the last applied entries changed, for a host's durable backend: emitted after
+    /// each ready that applied entries, once an installed snapshot is durable, and at
+    /// start-up with the whole state (unless it came from the backend); only with
+    /// [`super::ServerConfig::applied_changes`]. Everything it reflects is already durable in
+    /// the log or a snapshot file, so the backend may commit it whenever it likes, in order.
+    Applied(crate::backend::AppliedChanges),
     /// A watch response for the client of `stream`.
     Watch {
         /// The stream.

@@ -33,6 +33,7 @@ mod ready;
 mod tests;
 
 #[doc(hidden)] // the simulator's watch checker replays committed entries
+pub(crate) use entry::encode_snapshot_data;
 pub use entry::Payload;
 pub use io::*;
 pub use peer::PeerMessage;
@@ -94,6 +95,9 @@ pub struct ServerConfig {
     pub max_inflight_msgs: usize,
     /// The state machine's settings.
     pub state_machine: apply::Config,
+    /// Emit [`Output::Applied`] after each batch of applied entries, for a host that keeps
+    /// the applied state in its own durable backend (see [`crate::backend`]).
+    pub applied_changes: bool,
 }
 
 impl ServerConfig {
@@ -118,6 +122,7 @@ impl ServerConfig {
             quota_backend_bytes: 2 * 1024 * 1024 * 1024,
             max_inflight_msgs: 256,
             state_machine: apply::Config::default(),
+            applied_changes: false,
         }
     }
 
@@ -152,6 +157,9 @@ pub struct DurableState {
     pub snapshot: Snapshot,
     /// Persisted entries; those at or below the snapshot's index are ignored.
     pub entries: Vec<Entry>,
+    /// `snapshot` is the host's backend's state ([`crate::backend::StoredState`]), so the
+    /// start-up [`Output::Applied`] need not repeat it.
+    pub backend_current: bool,
 }
 
 /// A read-only view of a member's Raft state, for hosts, UIs and checkers.
@@ -206,6 +214,13 @@ pub struct Server {
     sm: StateMachine,
     membership: Membership,
     applied: u64,
+    /// The term of the entry at `applied`.
+    applied_term: u64,
+    /// The applied index last reported in [`Output::Applied`].
+    reported_applied: u64,
+    /// A received snapshot is installed but its [`Output::Persist`] (this number) is not
+    /// confirmed: its state is not reported before it is durable.
+    unpersisted_install: Option<u64>,
     now_ms: u64,
     ids: IdGenerator,
     outputs: VecDeque<Output>,
@@ -257,6 +272,7 @@ impl Server {
             },
             snapshot: snapshot.clone(),
             entries: Vec::new(),
+            backend_current: false,
         };
         let mut server = Self::restart(config, seed, durable).expect("a fresh bootstrap");
         server.outputs.push_back(Output::SaveSnapshot(snapshot));
@@ -272,8 +288,15 @@ impl Server {
     /// A member added to a running cluster (`--initial-cluster-state existing`): it starts
     /// empty and receives a snapshot from the leader.
     pub fn join(config: ServerConfig, seed: u64) -> Self {
-        Self::start(config, seed, LogStore::new(), Membership::default(), None)
-            .expect("an empty member always starts")
+        Self::start(
+            config,
+            seed,
+            LogStore::new(),
+            Membership::default(),
+            None,
+            true,
+        )
+        .expect("an empty member always starts")
     }
 
     /// A member starting again from what it persisted.
@@ -309,7 +332,14 @@ impl Server {
         let mut hs = durable.hard_state;
         hs.commit = hs.commit.clamp(snap_index, store.last());
         store.set_hard_state(hs);
-        Self::start(config, seed, store, membership, sm_bytes.as_deref())
+        Self::start(
+            config,
+            seed,
+            store,
+            membership,
+            sm_bytes.as_deref(),
+            durable.backend_current,
+        )
     }
 
     fn start(
@@ -318,13 +348,20 @@ impl Server {
         store: LogStore,
         membership: Membership,
         sm_bytes: Option<&[u8]>,
+        backend_current: bool,
     ) -> Result<Self, crate::wire::DecodeError> {
         assert!(config.id != 0, "member ID 0 is reserved");
         let applied = store.latest_snapshot().get_metadata().index;
+        let applied_term = store.latest_snapshot().get_metadata().term;
         let mut sm = StateMachine::new(config.state_machine);
         if let Some(bytes) = sm_bytes {
             sm.restore(bytes, 0)
                 .map_err(|_| crate::wire::DecodeError::Invalid("state machine snapshot"))?;
+        }
+        if config.applied_changes {
+            // Unless the state came from the host's backend, the first report holds all of
+            // it: the backend may be behind the snapshot the member started from.
+            sm.enable_journal(!backend_current);
         }
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let ids = IdGenerator::new(config.id, rng.gen());
@@ -337,6 +374,13 @@ impl Server {
             sm,
             membership,
             applied,
+            applied_term,
+            reported_applied: if backend_current {
+                applied
+            } else {
+                applied.wrapping_sub(1)
+            },
+            unpersisted_install: None,
             now_ms: 0,
             ids,
             outputs: VecDeque::new(),
@@ -354,6 +398,7 @@ impl Server {
             config,
         };
         server.timer.after_call(&mut server.raw);
+        server.report_applied();
         Ok(server)
     }
 

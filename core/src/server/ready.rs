@@ -9,6 +9,10 @@ impl Server {
             self.last_persist_number = None;
         }
         self.raw.on_persist_ready(number);
+        if self.unpersisted_install.is_some_and(|n| n <= number) {
+            self.unpersisted_install = None;
+            self.report_applied();
+        }
         self.sync_applied();
         while self.held.front().is_some_and(|(n, _)| *n <= number) {
             let (_, msgs) = self.held.pop_front().expect("checked");
@@ -48,6 +52,7 @@ impl Server {
             } else {
                 let snap = rd.snapshot().clone();
                 self.install_snapshot(&snap);
+                self.unpersisted_install = Some(number);
                 Some(snap)
             };
             let committed = rd.take_committed_entries();
@@ -95,8 +100,40 @@ impl Server {
                 }));
             }
             self.sync_applied();
+            self.report_applied();
         }
         debug_assert!(!self.raw.has_ready(), "ready loop bound reached");
+    }
+
+    /// Emits [`Output::Applied`] for what was applied since the last report. Entries are
+    /// applied only once durable (raft applies up to its persisted index); an installed
+    /// snapshot is reported only once its [`Output::Persist`] is confirmed, so a backend
+    /// never holds state the log and snapshot files could not also restore.
+    pub(super) fn report_applied(&mut self) {
+        if !self.config.applied_changes
+            || self.applied == self.reported_applied
+            || self.unpersisted_install.is_some()
+        {
+            return;
+        }
+        let Some(sm) = self.sm.take_changes() else {
+            return;
+        };
+        self.reported_applied = self.applied;
+        let conf_state = sorted_conf_state(self.raw.raft.prs().conf().to_conf_state());
+        self.outputs
+            .push_back(Output::Applied(crate::backend::AppliedChanges {
+                index: self.applied,
+                term: self.applied_term,
+                reset: sm.reset,
+                revision: sm.revision,
+                compact_revision: sm.compact_revision,
+                records: sm.records,
+                removed: sm.removed,
+                leases: sm.leases,
+                alarms: sm.alarms,
+                membership: crate::backend::stored_membership(&self.membership, conf_state),
+            }));
     }
 
     /// Tells Raft how far this member applied. A snapshot counts as applied only once it
@@ -157,6 +194,7 @@ impl Server {
         self.membership = membership;
         self.raw.mut_store().install_snapshot(snap.clone());
         self.applied = index;
+        self.applied_term = snap.get_metadata().term;
         self.outputs
             .push_back(Output::Notice(Notice::SnapshotInstalled { index }));
         self.notice_membership();

@@ -40,6 +40,7 @@ fn a_restart_refuses_entries_that_do_not_follow_the_snapshot() {
         },
         snapshot: snapshot.clone(),
         entries,
+        backend_current: false,
     };
     let ok = Server::restart(config.clone(), 1, durable(vec![entry(2), entry(3)]))
         .expect("contiguous entries");

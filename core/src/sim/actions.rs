@@ -34,7 +34,7 @@ impl Sim {
                 let incarnation = self.slots[i].incarnation;
                 let config = self.server_config(member, i);
                 let seed = self.member_seed(member, incarnation);
-                let durable = self.slots[i].disk.durable().clone();
+                let durable = self.slots[i].disk.restart_state();
                 let server = Server::restart(config, seed, durable)
                     .expect("the simulated disk holds what the member wrote");
                 self.slots[i].server = Some(server);

@@ -1,5 +1,6 @@
 //! A member's simulated disk: what was written, what is durable, and what a crash keeps.
 
+use crate::backend::{AppliedChanges, MemoryBackend};
 use crate::server::raftpb::Snapshot;
 use crate::server::{DurableState, PersistBatch};
 use std::collections::VecDeque;
@@ -10,6 +11,9 @@ pub struct Disk {
     durable: DurableState,
     /// Written but not yet confirmed durable, oldest first.
     pending: VecDeque<PersistBatch>,
+    /// The applied state, for members run with `applied_changes` (each batch is committed
+    /// at once, atomically).
+    backend: MemoryBackend,
 }
 
 /// At most this many batches wait for the disk (a member produces one per ready).
@@ -19,6 +23,52 @@ impl Disk {
     /// What survives a crash right now, if nothing unsynced is lost.
     pub fn durable(&self) -> &DurableState {
         &self.durable
+    }
+
+    /// What a restarting member reads: the snapshot file, or the backend's state when the
+    /// backend is further ahead (then only later entries are replayed).
+    pub fn restart_state(&self) -> DurableState {
+        let mut d = self.durable.clone();
+        if self.backend.index() > d.snapshot.get_metadata().index {
+            let state = self
+                .backend
+                .state()
+                .expect("a backend with an index has a state");
+            d.snapshot = state
+                .into_snapshot()
+                .expect("the backend holds what the member applied");
+            d.backend_current = true;
+        }
+        d
+    }
+
+    /// The member reported applied changes ([`crate::server::Output::Applied`]).
+    pub fn record_applied(&mut self, changes: AppliedChanges) {
+        assert!(
+            changes.index >= self.backend.index() || changes.reset,
+            "applied changes go forward"
+        );
+        self.backend.apply(&changes);
+    }
+
+    /// Whether the backend holds exactly `server`'s applied state (when it is at the same
+    /// index; a backend that was never written or is behind is not compared).
+    pub fn backend_matches(&self, server: &crate::server::Server) -> Result<(), String> {
+        if self.backend.index() != server.applied_index() {
+            return Ok(());
+        }
+        let Some(state) = self.backend.state() else {
+            return Ok(());
+        };
+        let restored = state.into_snapshot().map_err(|e| e.to_string())?;
+        let own = server.backup();
+        if restored.data != own.data {
+            return Err(format!(
+                "the backend at index {} differs from the applied state",
+                self.backend.index()
+            ));
+        }
+        Ok(())
     }
 
     /// A write was issued.

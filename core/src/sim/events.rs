@@ -164,6 +164,7 @@ impl Sim {
                 );
             }
             Output::SaveSnapshot(snap) => self.slots[member].disk.save_snapshot(snap),
+            Output::Applied(changes) => self.slots[member].disk.record_applied(changes),
             Output::Response { id, result } => self.on_response(id, result),
             Output::Watch { stream, response } => self.on_watch(member, stream, response),
             Output::Notice(n) => {

@@ -49,15 +49,38 @@ pub fn run_traced(
     rates: FaultRates,
     trace_lines: usize,
 ) -> (RunReport, Vec<String>) {
-    let heal_ms = ms.saturating_sub(LIVENESS_MS).min(ms * 6 / 10);
-    let inputs = faults::schedule(seed, members as u64, rates, heal_ms);
     let mut config = SimConfig::new(members);
     config.trace_lines = trace_lines;
+    run_config(seed, config, ms, rates)
+}
+
+/// [`run_traced`] with the given settings.
+pub fn run_config(
+    seed: u64,
+    config: SimConfig,
+    ms: u64,
+    rates: FaultRates,
+) -> (RunReport, Vec<String>) {
+    let members = config.members;
+    let config_backend = config.server.applied_changes;
+    let heal_ms = ms.saturating_sub(LIVENESS_MS).min(ms * 6 / 10);
+    let inputs = faults::schedule(seed, members as u64, rates, heal_ms);
     let mut sim = Sim::new(seed, config, inputs);
     sim.run_until(ms);
     let mut violations = sim.violations().to_vec();
     violations.extend(liveness(&sim, heal_ms));
     violations.extend(sim.check_watchers());
+    for slot in sim.slots() {
+        if let (Some(server), true) = (&slot.server, config_backend) {
+            if let Err(detail) = slot.disk.backend_matches(server) {
+                violations.push(Violation {
+                    at_ms: ms,
+                    checker: "backend",
+                    detail,
+                });
+            }
+        }
+    }
     let history = sim.history_with_outstanding();
     if let Err(e) = linearizability::check(&history, LINEARIZABILITY_STEPS) {
         violations.push(Violation {
