@@ -170,6 +170,18 @@ pub fn kv(kv: KeyValue) -> mvccpb::KeyValue {
     }
 }
 
+/// A key-value pair read back from the backend.
+pub fn kv_from_pb(kv: mvccpb::KeyValue) -> KeyValue {
+    KeyValue {
+        key: kv.key,
+        create_revision: kv.create_revision,
+        mod_revision: kv.mod_revision,
+        version: kv.version,
+        value: kv.value,
+        lease: kv.lease,
+    }
+}
+
 /// A watch event.
 pub fn event(e: Event) -> mvccpb::Event {
     mvccpb::Event {

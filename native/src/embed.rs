@@ -96,6 +96,7 @@ pub async fn start(flags: &Flags) -> Result<Etcd, String> {
     server.tick_ms = flags.heartbeat_interval;
     server.election_ticks = (flags.election_timeout / flags.heartbeat_interval) as usize;
     server.pre_vote = flags.pre_vote;
+    server.applied_changes = true;
     server.snapshot_count = flags.snapshot_count;
     server.request_timeout_ms = 5_000 + 2 * flags.election_timeout;
     server.max_request_bytes = flags.max_request_bytes as usize;

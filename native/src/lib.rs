@@ -3,9 +3,11 @@
 //!
 //! | module | etcd counterpart | what |
 //! |---|---|---|
+//! | [`backend`] | `mvcc/backend` | the applied state in redb, with its consistent index |
 //! | [`backup`] | `snapshot` | the file `etcdctl snapshot save` writes |
 //! | [`compactor`] | `v3compactor` | periodic and revision auto-compaction, on the leader |
 //! | [`convert`] | `v3rpc` | protobuf ↔ core requests and responses, in one place |
+//! | [`recover`] | `etcdserver` (restart) | starting a member from its WAL, snapshot files and backend |
 //! | [`pb`] | `etcdserverpb`, `mvccpb`, `authpb` | the generated v3 API types and services |
 //! | [`grpc`] | `etcdserver/api/v3rpc` | the gRPC services |
 //! | [`node`] | `etcdserver` (run loop) | the task that owns the member: ticks, persist-then-send, replies |
@@ -19,6 +21,7 @@
 //! | [`data_dir`] | `fileutil.TryLockFile` | the data-dir layout and its exclusive lock |
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod backup;
 pub mod compactor;
 pub mod convert;
@@ -30,6 +33,7 @@ pub mod http;
 pub mod metrics;
 pub mod node;
 pub mod pb;
+pub mod recover;
 pub mod snap;
 pub mod status;
 pub mod transport;

@@ -5,6 +5,7 @@
 //! Everything else (gRPC services, the peer transport) talks to the task through a
 //! [`NodeHandle`]: a bounded command queue, answers on one-shot channels.
 
+use crate::backend::Backend;
 use crate::data_dir::DataDir;
 use crate::metrics::Metrics;
 use crate::snap::SnapDir;
@@ -13,8 +14,8 @@ use orrery_core::alarm::AlarmType;
 use orrery_core::cluster::Member;
 use orrery_core::server::raftpb::Snapshot;
 use orrery_core::server::{
-    ClientRequest, ClientResponse, DurableState, Input, Notice, Output, PeerMessage, Server,
-    ServerConfig, StateRole,
+    ClientRequest, ClientResponse, Input, Notice, Output, PeerMessage, Server, ServerConfig,
+    StateRole,
 };
 use orrery_core::watch::{StreamId, WatchResponse};
 use orrery_core::EtcdError;
@@ -27,6 +28,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Commands waiting for the node task (beyond this, callers wait: backpressure).
 const COMMAND_QUEUE: usize = 1024;
+/// How often the backend's commits are made durable (etcd's `--backend-batch-interval`).
+const BACKEND_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Watch responses buffered per stream before the node stops draining it.
 const WATCH_QUEUE: usize = 256;
 
@@ -59,6 +62,7 @@ enum Command {
     Peer(PeerMessage),
     Transport(TransportEvent),
     Backup(oneshot::Sender<Snapshot>),
+    Defragment(oneshot::Sender<Result<(u64, u64), EtcdError>>),
     /// A paused watch stream's channel has room again.
     WatchRoom(StreamId),
 }
@@ -128,6 +132,17 @@ impl NodeHandle {
         rx.await.map_err(|_| EtcdError::Stopped)
     }
 
+    /// Rewrites the backend file without its free pages (Maintenance.Defragment); answers
+    /// the file's size before and after.
+    pub async fn defragment(&self) -> Result<(u64, u64), EtcdError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Command::Defragment(reply))
+            .await
+            .map_err(|_| EtcdError::Stopped)?;
+        rx.await.map_err(|_| EtcdError::Stopped)?
+    }
+
     /// Delivers a message from a peer.
     pub async fn peer_message(&self, m: PeerMessage) {
         let _ = self.tx.send(Command::Peer(m)).await;
@@ -148,48 +163,19 @@ pub fn start(
     peer_urls: tokio::sync::watch::Sender<crate::transport::PeerUrls>,
     metrics: Arc<Metrics>,
 ) -> Result<NodeHandle, String> {
-    let (wal, replayed) = Wal::open(&dir.wal).map_err(|e| e.to_string())?;
-    if replayed.repaired_bytes > 0 {
-        tracing::warn!(bytes = replayed.repaired_bytes, "repaired a torn WAL tail");
-    }
-    let snaps = SnapDir::open(&dir.snap).map_err(|e| e.to_string())?;
-    let (snapshot, damaged) = snaps.load_newest().map_err(|e| e.to_string())?;
-    for d in damaged {
-        tracing::warn!(file = %d.display(), "skipped a damaged snapshot file");
-    }
     let seed = seed_from_clock(config.server.id);
-    let server = match snapshot {
-        Some(snapshot) => {
-            tracing::info!(
-                index = snapshot.get_metadata().index,
-                entries = replayed.entries.len(),
-                "restarting member from its data dir"
-            );
-            let durable = DurableState {
-                hard_state: replayed.hard_state,
-                snapshot,
-                entries: replayed.entries,
-            };
-            Server::restart(config.server.clone(), seed, durable)
-                .map_err(|e| format!("cannot restart from {}: {e}", config.data_dir.display()))?
-        }
-        None if config.joining => {
-            tracing::info!("joining an existing cluster");
-            Server::join(config.server.clone(), seed)
-        }
-        None => {
-            tracing::info!(
-                members = config.initial_cluster.len(),
-                "starting a new cluster"
-            );
-            Server::bootstrap(config.server.clone(), seed, config.initial_cluster.clone())
-        }
-    };
+    let crate::recover::Recovered {
+        server,
+        wal,
+        snaps,
+        backend,
+    } = crate::recover::recover(&config, &dir, seed)?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let task = NodeTask {
         server,
         wal,
         snaps,
+        backend,
         _dir: dir,
         started: Instant::now(),
         next_request: 0,
@@ -222,6 +208,7 @@ struct NodeTask {
     server: Server,
     wal: Wal,
     snaps: SnapDir,
+    backend: Backend,
     _dir: DataDir,
     started: Instant,
     next_request: u64,
@@ -250,15 +237,28 @@ impl NodeTask {
         let tick = std::time::Duration::from_millis(self.server.config().tick_ms);
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut backend_commit = tokio::time::interval(BACKEND_COMMIT);
+        backend_commit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         if self.drain().await.is_err() {
-            tracing::error!("stopping: the WAL cannot be written");
+            tracing::error!("stopping: the WAL or the backend cannot be written");
             return;
         }
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.handle(Input::Tick),
+                _ = backend_commit.tick() => {
+                    if let Err(e) = self.backend.flush() {
+                        tracing::error!(error = %e, "stopping: the backend cannot be synced");
+                        return;
+                    }
+                }
                 cmd = rx.recv() => match cmd {
-                    None => return,
+                    None => {
+                        if let Err(e) = self.backend.flush() {
+                            tracing::error!(error = %e, "the backend could not be synced");
+                        }
+                        return;
+                    }
                     Some(Command::Client { request, reply }) => {
                         if let ClientRequest::WatchClose { stream } = &request {
                             self.streams.remove(stream);
@@ -280,6 +280,14 @@ impl NodeTask {
                         let _ = reply.send(self.server.backup());
                     }
                     Some(Command::WatchRoom(stream)) => self.flush_stalled(stream),
+                    Some(Command::Defragment(reply)) => {
+                        let before = self.backend.file_size();
+                        let done = self.backend.compact().map_err(|e| {
+                            tracing::error!(error = %e, "defragmenting the backend failed");
+                            EtcdError::Stopped
+                        });
+                        let _ = reply.send(done.map(|_| (before, self.backend.file_size())));
+                    }
                     Some(Command::Transport(TransportEvent::SnapshotSent { to, ok })) => {
                         self.handle(Input::SnapshotSent { to, ok })
                     }
@@ -289,7 +297,7 @@ impl NodeTask {
                 },
             }
             if self.drain().await.is_err() {
-                tracing::error!("stopping: the WAL cannot be written");
+                tracing::error!("stopping: the WAL or the backend cannot be written");
                 return;
             }
             self.update_metrics();
@@ -426,7 +434,13 @@ impl NodeTask {
                     Err(mpsc::error::TrySendError::Closed(_)) => self.close_stream(stream),
                 }
             }
-            Output::Notice(n) => self.log_notice(n),
+            Output::Applied(changes) => {
+                if let Err(e) = self.backend.apply(&changes) {
+                    tracing::error!(error = %e, "writing the backend failed");
+                    return Err(());
+                }
+            }
+            Output::Notice(n) => self.log_notice(n)?,
         }
         Ok(())
     }
@@ -511,7 +525,7 @@ impl NodeTask {
         self.peer_urls.send_replace(urls);
     }
 
-    fn log_notice(&mut self, n: Notice) {
+    fn log_notice(&mut self, n: Notice) -> Result<(), ()> {
         if matches!(
             n,
             Notice::MembershipChanged { .. } | Notice::SnapshotInstalled { .. }
@@ -540,9 +554,15 @@ impl NodeTask {
                 compacted_before,
             } => {
                 tracing::info!(index, compacted_before, "took a snapshot");
+                // The backend is made durable first, so a restart replays little.
+                if let Err(e) = self.backend.flush() {
+                    tracing::error!(error = %e, "syncing the backend failed");
+                    return Err(());
+                }
                 let _ = self.wal.release_to(index);
             }
             other => tracing::info!(notice = ?other, "member"),
         }
+        Ok(())
     }
 }

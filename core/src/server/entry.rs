@@ -149,7 +149,9 @@ pub(crate) fn encode_snapshot_data(membership: &Membership, state_machine: &[u8]
     out
 }
 
-pub(crate) fn decode_snapshot_data(data: &[u8]) -> Result<(Membership, &[u8]), DecodeError> {
+/// Splits a Raft snapshot's data into the membership and the state machine's bytes
+/// ([`crate::StateMachine::restore`] takes them).
+pub fn decode_snapshot_data(data: &[u8]) -> Result<(Membership, &[u8]), DecodeError> {
     let mut r = Reader::new(data);
     if r.take(8)? != SNAPSHOT_MAGIC {
         return Err(DecodeError::Invalid("snapshot magic"));

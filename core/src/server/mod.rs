@@ -32,6 +32,7 @@ mod ready;
 #[cfg(test)]
 mod tests;
 
+pub use entry::decode_snapshot_data;
 #[doc(hidden)] // the simulator's watch checker replays committed entries
 pub(crate) use entry::encode_snapshot_data;
 pub use entry::Payload;
