@@ -66,6 +66,15 @@ pub struct AppliedChanges {
     pub index: u64,
     /// Its term.
     pub term: u64,
+    /// What the state machine changed.
+    pub state: StateChanges,
+    /// The membership after the batch (small; always included).
+    pub membership: StoredMembership,
+}
+
+/// What the state machine changed in a batch ([`crate::StateMachine::take_changes`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StateChanges {
     /// The state was replaced (a snapshot from the leader was installed, or the host asked
     /// for everything): forget all stored records, leases and alarms first. `records` and
     /// `leases` then hold the whole state.
@@ -82,8 +91,6 @@ pub struct AppliedChanges {
     pub leases: Vec<LeaseChange>,
     /// The active alarms, when they changed.
     pub alarms: Option<Vec<AlarmMember>>,
-    /// The membership after the batch (small; always included).
-    pub membership: StoredMembership,
 }
 
 /// The whole applied state, as a backend reads it back at restart.
@@ -170,7 +177,8 @@ pub struct MemoryBackend {
 
 impl MemoryBackend {
     /// Applies one batch.
-    pub fn apply(&mut self, c: &AppliedChanges) {
+    pub fn apply(&mut self, applied: &AppliedChanges) {
+        let c = &applied.state;
         if c.reset {
             self.records.clear();
             self.leases.clear();
@@ -195,9 +203,9 @@ impl MemoryBackend {
         if let Some(a) = &c.alarms {
             self.alarms.clone_from(a);
         }
-        self.membership = Some(c.membership.clone());
-        self.index = c.index;
-        self.term = c.term;
+        self.membership = Some(applied.membership.clone());
+        self.index = applied.index;
+        self.term = applied.term;
         self.revision = c.revision;
         self.compact_revision = c.compact_revision;
     }

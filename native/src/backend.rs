@@ -97,7 +97,8 @@ impl Backend {
         Ok(())
     }
 
-    fn write(&self, c: &AppliedChanges) -> Result<(), redb::Error> {
+    fn write(&self, applied: &AppliedChanges) -> Result<(), redb::Error> {
+        let c = &applied.state;
         let mut tx = self.db.begin_write()?;
         tx.set_durability(Durability::None)?;
         if c.reset {
@@ -136,15 +137,15 @@ impl Backend {
             }
             let mut meta = tx.open_table(META)?;
             meta.insert(Meta::FORMAT, &FORMAT.to_le_bytes()[..])?;
-            meta.insert(Meta::CONSISTENT_INDEX, &c.index.to_le_bytes()[..])?;
-            meta.insert(Meta::TERM, &c.term.to_le_bytes()[..])?;
+            meta.insert(Meta::CONSISTENT_INDEX, &applied.index.to_le_bytes()[..])?;
+            meta.insert(Meta::TERM, &applied.term.to_le_bytes()[..])?;
             meta.insert(Meta::REVISION, &c.revision.to_le_bytes()[..])?;
             meta.insert(
                 Meta::COMPACT_REVISION,
                 &c.compact_revision.to_le_bytes()[..],
             )?;
-            meta.insert(Meta::MEMBERS, c.membership.members.as_slice())?;
-            let conf_state = c
+            meta.insert(Meta::MEMBERS, applied.membership.members.as_slice())?;
+            let conf_state = applied
                 .membership
                 .conf_state
                 .write_to_bytes()

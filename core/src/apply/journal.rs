@@ -6,8 +6,7 @@
 //! Removals (compaction), leases and alarms are noted where they change.
 
 use super::StateMachine;
-use crate::alarm::AlarmMember;
-use crate::backend::{LeaseChange, StoredLease, StoredRecord};
+use crate::backend::{LeaseChange, StateChanges, StoredLease, StoredRecord};
 use crate::mvcc::Revision;
 use std::collections::BTreeSet;
 
@@ -23,25 +22,6 @@ pub(super) struct Journal {
     alarms_changed: bool,
     /// The whole state was replaced.
     reset: bool,
-}
-
-/// The state machine's part of a [`crate::backend::AppliedChanges`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct StateChanges {
-    /// See [`crate::backend::AppliedChanges::reset`].
-    pub reset: bool,
-    /// The store's revision.
-    pub revision: i64,
-    /// The compaction revision.
-    pub compact_revision: i64,
-    /// Records added (all records after a reset), in revision order.
-    pub records: Vec<StoredRecord>,
-    /// Revisions removed.
-    pub removed: Vec<Revision>,
-    /// Leases changed (all leases after a reset), in ID order.
-    pub leases: Vec<LeaseChange>,
-    /// The active alarms, when they changed.
-    pub alarms: Option<Vec<AlarmMember>>,
 }
 
 impl Journal {

@@ -16,8 +16,6 @@ mod journal;
 mod kv;
 mod txn;
 
-pub use journal::StateChanges;
-
 use crate::alarm::{quota_cost, AlarmMember, AlarmStore, AlarmType};
 use crate::error::{EtcdError, HashError, LeaseError, RangeError, TxnError, WatchError};
 use crate::lease::{LeaseConfig, Lessor};

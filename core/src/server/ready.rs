@@ -125,13 +125,7 @@ impl Server {
             .push_back(Output::Applied(crate::backend::AppliedChanges {
                 index: self.applied,
                 term: self.applied_term,
-                reset: sm.reset,
-                revision: sm.revision,
-                compact_revision: sm.compact_revision,
-                records: sm.records,
-                removed: sm.removed,
-                leases: sm.leases,
-                alarms: sm.alarms,
+                state: sm,
                 membership: crate::backend::stored_membership(&self.membership, conf_state),
             }));
     }

@@ -45,7 +45,7 @@ impl Disk {
     /// The member reported applied changes ([`crate::server::Output::Applied`]).
     pub fn record_applied(&mut self, changes: AppliedChanges) {
         assert!(
-            changes.index >= self.backend.index() || changes.reset,
+            changes.index >= self.backend.index() || changes.state.reset,
             "applied changes go forward"
         );
         self.backend.apply(&changes);

@@ -27,13 +27,7 @@ fn run(
         let changes = AppliedChanges {
             index: reference.index() + 1,
             term: 2,
-            reset: c.reset,
-            revision: c.revision,
-            compact_revision: c.compact_revision,
-            records: c.records,
-            removed: c.removed,
-            leases: c.leases,
-            alarms: c.alarms,
+            state: c,
             membership: no_members(),
         };
         backend.apply(&changes).unwrap();
