@@ -29,6 +29,7 @@ pub mod alarm;
 pub mod apply;
 pub mod backend;
 pub mod cluster;
+pub mod ctl;
 pub mod error;
 pub mod lease;
 pub mod mvcc;
