@@ -94,7 +94,8 @@ impl Args {
                     None => (long, None),
                 };
                 let spec = specs.iter().find(|s| s.0 == name);
-                let spec = spec.ok_or_else(|| CtlError::usage(format!("unknown flag: --{name}")))?;
+                let spec =
+                    spec.ok_or_else(|| CtlError::usage(format!("unknown flag: --{name}")))?;
                 (spec, inline)
             } else if w.len() > 1 && w.starts_with('-') {
                 let mut cs = w[1..].chars();
@@ -170,7 +171,10 @@ mod tests {
     #[test]
     fn splits_like_a_shell() {
         assert_eq!(s("put foo bar"), ["put", "foo", "bar"]);
-        assert_eq!(s("  put 'a b'  \"c \\\"d\\\"\" e\\ f "), ["put", "a b", "c \"d\"", "e f"]);
+        assert_eq!(
+            s("  put 'a b'  \"c \\\"d\\\"\" e\\ f "),
+            ["put", "a b", "c \"d\"", "e f"]
+        );
         assert_eq!(s("put k ''"), ["put", "k", ""]);
         assert!(split("put 'open").is_err());
     }

@@ -17,14 +17,13 @@ mod json;
 mod parse;
 mod print;
 mod table;
+pub mod transcript;
 
 pub use args::split;
 pub use parse::{parse, parse_with_stdin};
 pub use print::print;
 
-use crate::request::{
-    CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest,
-};
+use crate::request::{CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest};
 use crate::server::ClientRequest;
 
 /// etcdctl's exit codes (etcdctl/ctlv3/command/error.go).

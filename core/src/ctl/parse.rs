@@ -342,7 +342,12 @@ fn get(pos: &[String], args: &Args) -> Result<Command, CtlError> {
         "ASCEND" => SortOrder::Ascend,
         "DESCEND" => SortOrder::Descend,
         "" => SortOrder::None,
-        _ => return Err(CtlError::feature(format!("bad sort order {}", args.value("order").unwrap_or_default()))),
+        _ => {
+            return Err(CtlError::feature(format!(
+                "bad sort order {}",
+                args.value("order").unwrap_or_default()
+            )))
+        }
     };
     let target = args.value("sort-by").unwrap_or("").to_uppercase();
     let sort_target = match target.as_str() {
@@ -351,7 +356,12 @@ fn get(pos: &[String], args: &Args) -> Result<Command, CtlError> {
         "MODIFY" => SortTarget::Mod,
         "VALUE" => SortTarget::Value,
         "VERSION" => SortTarget::Version,
-        _ => return Err(CtlError::feature(format!("bad sort target {}", args.value("sort-by").unwrap_or_default()))),
+        _ => {
+            return Err(CtlError::feature(format!(
+                "bad sort target {}",
+                args.value("sort-by").unwrap_or_default()
+            )))
+        }
     };
     // clientv3 drops an ascending sort by key: the server returns keys in that order anyway.
     let sort_order = if sort_target == SortTarget::Key && sort_order == SortOrder::Ascend {
@@ -409,7 +419,9 @@ fn txn(stdin: &str) -> Result<TxnRequest, CtlError> {
         .iter()
         .map(|l| compare(l))
         .collect::<Result<_, _>>()?;
-    let ops = |lines: &[&str]| -> Result<Vec<RequestOp>, CtlError> { lines.iter().map(|l| op(l)).collect() };
+    let ops = |lines: &[&str]| -> Result<Vec<RequestOp>, CtlError> {
+        lines.iter().map(|l| op(l)).collect()
+    };
     Ok(TxnRequest {
         compare,
         success: ops(&sections[1])?,
@@ -446,7 +458,11 @@ fn compare(line: &str) -> Result<Compare, CtlError> {
         "m" | "mod" => CompareTarget::Mod(int()?),
         "val" | "value" => CompareTarget::Value(bytes(value)),
         "lease" => CompareTarget::Lease(int()?),
-        other => return Err(CtlError::input(format!("malformed comparison: {line}; invalid target {other}"))),
+        other => {
+            return Err(CtlError::input(format!(
+                "malformed comparison: {line}; invalid target {other}"
+            )))
+        }
     };
     Ok(Compare {
         key: bytes(key),

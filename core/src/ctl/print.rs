@@ -20,13 +20,18 @@ pub fn print(
     let response = match result {
         Ok(r) => r,
         Err(e) => {
-            // `lease keep-alive` treats every failure as a connection problem.
-            let code = match inv.command {
-                Command::LeaseKeepAliveOnce { .. } => 2,
-                _ => exit::ERROR,
+            // `lease keep-alive` treats every failure as a connection problem; `lease revoke`
+            // says what failed.
+            let (message, code) = match inv.command {
+                Command::LeaseKeepAliveOnce { .. } => (e.message().to_owned(), 2),
+                Command::LeaseRevoke { .. } => (
+                    format!("failed to revoke lease ({})", e.message()),
+                    exit::ERROR,
+                ),
+                _ => (e.message().to_owned(), exit::ERROR),
             };
             return Printed::error(&CtlError {
-                message: e.message().to_owned(),
+                message,
                 exit: code,
             });
         }
@@ -84,7 +89,12 @@ impl Printer {
             return Err(unsupported(f));
         }
         match (&inv.command, response) {
-            (Command::Get { print_value_only, .. }, ClientResponse::Kv(Response::Range(r))) => {
+            (
+                Command::Get {
+                    print_value_only, ..
+                },
+                ClientResponse::Kv(Response::Range(r)),
+            ) => {
                 self.value_only = *print_value_only;
                 match f {
                     OutputFormat::Json => self.line(&range_json(&r)),
@@ -316,7 +326,12 @@ impl Printer {
             .map(|m| {
                 vec![
                     format!("{:x}", m.id),
-                    if m.name.is_empty() { "unstarted" } else { "started" }.to_owned(),
+                    if m.name.is_empty() {
+                        "unstarted"
+                    } else {
+                        "started"
+                    }
+                    .to_owned(),
                     m.name.clone(),
                     m.peer_urls.join(","),
                     m.client_urls.join(","),
@@ -354,7 +369,14 @@ impl Printer {
                 )
             }
             OutputFormat::Table => self.out.push_str(&table::render(
-                &["ID", "Status", "Name", "Peer Addrs", "Client Addrs", "Is Learner"],
+                &[
+                    "ID",
+                    "Status",
+                    "Name",
+                    "Peer Addrs",
+                    "Client Addrs",
+                    "Is Learner",
+                ],
                 &rows,
             )),
             OutputFormat::Simple => {
