@@ -51,7 +51,12 @@ fn the_console_prints_what_etcdctl_prints() {
                 while sim.console().len() == before && sim.now_ms() < deadline {
                     sim.run_until(sim.now_ms() + 1);
                 }
-                let answer = sim.console().last().expect("an answer").result.clone();
+                assert!(
+                    sim.console().len() > before,
+                    "no answer to `{}` within 10 s",
+                    step.command
+                );
+                let answer = sim.console().last().expect("checked").result.clone();
                 print(&inv, &endpoint, answer)
             }
         };

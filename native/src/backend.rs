@@ -245,7 +245,13 @@ impl Backend {
                 remaining_ttl,
             });
         }
-        if let Ok(alarms) = tx.open_table(ALARM) {
+        let alarms = match tx.open_table(ALARM) {
+            Ok(t) => Some(t),
+            // Created by the first batch that raised an alarm.
+            Err(redb::TableError::TableDoesNotExist(_)) => None,
+            Err(e) => return Err(self.redb(e)),
+        };
+        if let Some(alarms) = alarms {
             for row in alarms.iter().map_err(|e| self.redb(e))? {
                 let (member_id, kind) = row.map_err(|e| self.redb(e))?.0.value();
                 let alarm = match kind {

@@ -18,6 +18,14 @@ fn logged(m: &Member, what: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// Starts the member again and checks where it said it restarted from.
+fn restart(dir: &std::path::Path, port: u16, from: &str) -> Member {
+    let m = Member::start(dir, port);
+    let line = last_start(&m);
+    assert!(line.contains(from), "expected a restart {from}: {line}");
+    m
+}
+
 fn last_start(m: &Member) -> String {
     let log = std::fs::read_to_string(&m.log).unwrap_or_default();
     let at = log
@@ -65,12 +73,7 @@ fn a_restart_resumes_from_the_backend_and_replays_only_later_entries() {
     std::thread::sleep(Duration::from_millis(500));
     m.kill();
 
-    let m = Member::start(&dir, port);
-    assert!(
-        last_start(&m).contains("from its backend"),
-        "{}",
-        last_start(&m)
-    );
+    let m = restart(&dir, port, "from its backend");
     let index = logged(&m, "consistent_index").expect("the index was logged");
     assert!(
         index >= 44,
@@ -95,32 +98,17 @@ fn a_restart_resumes_from_the_backend_and_replays_only_later_entries() {
     // Losing the backend file loses nothing: it is rebuilt from the snapshot file and WAL.
     m.kill();
     std::fs::remove_file(dir.join("member/snap/db")).expect("the backend file exists");
-    let m = Member::start(&dir, port);
-    assert!(
-        last_start(&m).contains("from a snapshot file"),
-        "{}",
-        last_start(&m)
-    );
+    let m = restart(&dir, port, "from a snapshot file");
     assert_eq!(state(&m), with_late);
     std::thread::sleep(Duration::from_millis(500));
     m.kill();
-    let m = Member::start(&dir, port);
-    assert!(
-        last_start(&m).contains("from its backend"),
-        "{}",
-        last_start(&m)
-    );
+    let m = restart(&dir, port, "from its backend");
     assert_eq!(state(&m), with_late);
 
     // A damaged backend is moved aside and rebuilt the same way.
     m.kill();
     std::fs::write(dir.join("member/snap/db"), b"not a redb file").unwrap();
-    let m = Member::start(&dir, port);
-    assert!(
-        last_start(&m).contains("from a snapshot file"),
-        "{}",
-        last_start(&m)
-    );
+    let m = restart(&dir, port, "from a snapshot file");
     assert!(dir.join("member/snap/db.damaged").exists());
     assert_eq!(state(&m), with_late);
 }

@@ -26,11 +26,7 @@ pub(super) struct Journal {
 
 impl Journal {
     pub(super) fn removed(&mut self, revs: Vec<Revision>) {
-        if self.removed.is_empty() {
-            self.removed = revs;
-        } else {
-            self.removed.extend(revs);
-        }
+        self.removed.extend(revs);
     }
 
     pub(super) fn lease(&mut self, id: i64) {

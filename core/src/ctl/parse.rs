@@ -121,7 +121,13 @@ fn command(
 ) -> Result<Command, CtlError> {
     Ok(match (name, sub) {
         ("put", _) => Command::Put(put(pos, args, stdin)?),
-        ("get", _) => get(pos, args)?,
+        ("get", _) => {
+            let (request, print_value_only) = get(pos, args)?;
+            Command::Get {
+                request,
+                print_value_only,
+            }
+        }
         ("del", _) => Command::Del(del(pos, args)?),
         ("txn", _) => {
             if !pos.is_empty() {
@@ -315,7 +321,8 @@ fn put(pos: &[String], args: &Args, stdin: &str) -> Result<PutRequest, CtlError>
     })
 }
 
-fn get(pos: &[String], args: &Args) -> Result<Command, CtlError> {
+/// A `get`: the range and `--print-value-only`.
+fn get(pos: &[String], args: &Args) -> Result<(RangeRequest, bool), CtlError> {
     let prefix = args.bool("prefix")?;
     let from_key = args.bool("from-key")?;
     if pos.is_empty() {
@@ -370,8 +377,8 @@ fn get(pos: &[String], args: &Args) -> Result<Command, CtlError> {
         sort_order
     };
     let (key, range_end) = key_range("get", pos, prefix, from_key)?;
-    Ok(Command::Get {
-        request: RangeRequest {
+    Ok((
+        RangeRequest {
             key,
             range_end,
             limit: args.int("limit", 0)?,
@@ -382,8 +389,8 @@ fn get(pos: &[String], args: &Args) -> Result<Command, CtlError> {
             keys_only: args.bool("keys-only")?,
             ..RangeRequest::default()
         },
-        print_value_only: args.bool("print-value-only")?,
-    })
+        args.bool("print-value-only")?,
+    ))
 }
 
 fn del(pos: &[String], args: &Args) -> Result<DeleteRangeRequest, CtlError> {
@@ -481,10 +488,7 @@ fn op(line: &str) -> Result<RequestOp, CtlError> {
     let pos = &args.positional;
     Ok(match name.as_str() {
         "put" => RequestOp::Put(put(pos, &args, "").map_err(|_| invalid())?),
-        "get" => match get(pos, &args).map_err(|_| invalid())? {
-            Command::Get { request, .. } => RequestOp::Range(request),
-            _ => unreachable!("get parses into Command::Get"),
-        },
+        "get" => RequestOp::Range(get(pos, &args).map_err(|_| invalid())?.0),
         "del" => RequestOp::DeleteRange(del(pos, &args).map_err(|_| invalid())?),
         _ => return Err(invalid()),
     })

@@ -59,15 +59,6 @@ struct Printer {
     value_only: bool,
 }
 
-fn unsupported(format: OutputFormat) -> CtlError {
-    let name = match format {
-        OutputFormat::Table => "table",
-        OutputFormat::Json => "json",
-        OutputFormat::Simple => "simple",
-    };
-    CtlError::feature(format!("{name} not supported as output format"))
-}
-
 impl Printer {
     fn line(&mut self, s: &str) {
         self.out.push_str(s);
@@ -86,7 +77,7 @@ impl Printer {
             Command::MemberList | Command::EndpointStatus | Command::EndpointHashKv { .. }
         );
         if f == OutputFormat::Table && !table_ok {
-            return Err(unsupported(f));
+            return Err(CtlError::feature("table not supported as output format"));
         }
         match (&inv.command, response) {
             (

@@ -34,8 +34,8 @@ mod tests;
 mod view;
 
 pub use entry::decode_snapshot_data;
-#[doc(hidden)] // the simulator's watch checker replays committed entries
 pub(crate) use entry::encode_snapshot_data;
+#[doc(hidden)] // the simulator's watch checker replays committed entries
 pub use entry::Payload;
 pub use io::*;
 pub use peer::PeerMessage;
@@ -175,8 +175,8 @@ pub struct Server {
     applied: u64,
     /// The term of the entry at `applied`.
     applied_term: u64,
-    /// The applied index last reported in [`Output::Applied`].
-    reported_applied: u64,
+    /// The applied index last reported in [`Output::Applied`] (`None`: nothing yet).
+    reported_applied: Option<u64>,
     /// A received snapshot is installed but its [`Output::Persist`] (this number) is not
     /// confirmed: its state is not reported before it is durable.
     unpersisted_install: Option<u64>,
@@ -334,11 +334,7 @@ impl Server {
             membership,
             applied,
             applied_term,
-            reported_applied: if backend_current {
-                applied
-            } else {
-                applied.wrapping_sub(1)
-            },
+            reported_applied: backend_current.then_some(applied),
             unpersisted_install: None,
             now_ms: 0,
             ids,

@@ -111,7 +111,7 @@ impl Server {
     /// never holds state the log and snapshot files could not also restore.
     pub(super) fn report_applied(&mut self) {
         if !self.config.applied_changes
-            || self.applied == self.reported_applied
+            || self.reported_applied == Some(self.applied)
             || self.unpersisted_install.is_some()
         {
             return;
@@ -119,8 +119,8 @@ impl Server {
         let Some(sm) = self.sm.take_changes() else {
             return;
         };
-        self.reported_applied = self.applied;
-        let conf_state = sorted_conf_state(self.raw.raft.prs().conf().to_conf_state());
+        self.reported_applied = Some(self.applied);
+        let conf_state = self.conf_state();
         self.outputs
             .push_back(Output::Applied(crate::backend::AppliedChanges {
                 index: self.applied,
@@ -220,6 +220,11 @@ impl Server {
         }
     }
 
+    /// Raft's current voters and learners, sorted.
+    fn conf_state(&self) -> ConfState {
+        sorted_conf_state(self.raw.raft.prs().conf().to_conf_state())
+    }
+
     /// The applied state as a Raft snapshot at the applied index.
     pub(super) fn snapshot_of_applied(&self) -> Snapshot {
         let term = raft::Storage::term(self.raw.store(), self.applied)
@@ -228,7 +233,7 @@ impl Server {
         let meta = snap.mut_metadata();
         meta.index = self.applied;
         meta.term = term;
-        *meta.mut_conf_state() = sorted_conf_state(self.raw.raft.prs().conf().to_conf_state());
+        *meta.mut_conf_state() = self.conf_state();
         snap.data = entry::encode_snapshot_data(&self.membership, &self.sm.snapshot()).into();
         snap
     }
