@@ -33,6 +33,7 @@ pub mod ctl;
 pub mod error;
 pub mod lease;
 pub mod mvcc;
+pub mod playground;
 pub mod request;
 pub mod server;
 pub mod sim;

@@ -18,10 +18,12 @@ mod parse;
 mod print;
 mod table;
 pub mod transcript;
+mod watch;
 
 pub use args::split;
 pub use parse::{parse, parse_with_stdin};
 pub use print::print;
+pub use watch::print_watch;
 
 use crate::request::{CompactionRequest, DeleteRangeRequest, PutRequest, RangeRequest, TxnRequest};
 use crate::server::ClientRequest;
@@ -36,6 +38,8 @@ pub mod exit {
     pub const INVALID_INPUT: u8 = 3;
     /// A valid flag with an unsupported value (`-w table` on `get`).
     pub const BAD_FEATURE: u8 = 4;
+    /// A watch canceled by the server.
+    pub const INTERRUPTED: u8 = 5;
     /// Bad arguments.
     pub const BAD_ARGS: u8 = 128;
 }
@@ -166,6 +170,9 @@ pub enum Command {
         /// The member that should lead.
         target: u64,
     },
+    /// `watch`: events keep printing until the watcher is canceled (see
+    /// [`print_watch`]).
+    Watch(crate::watch::WatchCreateRequest),
     /// `version`.
     Version,
     /// `help`.
@@ -173,6 +180,14 @@ pub enum Command {
 }
 
 impl Invocation {
+    /// The watcher to create, for `watch` (which no single request answers).
+    pub fn watch(&self) -> Option<&crate::watch::WatchCreateRequest> {
+        match &self.command {
+            Command::Watch(w) => Some(w),
+            _ => None,
+        }
+    }
+
     /// The request to send, or `None` for a command answered without a member.
     pub fn request(&self) -> Option<ClientRequest> {
         use crate::request::AlarmRequest;
@@ -201,7 +216,7 @@ impl Invocation {
             },
             Command::AlarmList => ClientRequest::Alarm(AlarmRequest::default()),
             Command::MoveLeader { target } => ClientRequest::MoveLeader { target: *target },
-            Command::Version | Command::Help => return None,
+            Command::Watch(_) | Command::Version | Command::Help => return None,
         })
     }
 }

@@ -16,6 +16,7 @@ Commands (etcdctl 3.4 syntax; a leading `etcdctl` is accepted):
   del [--prefix|--from-key] [--prev-kv] <key> [range_end]
   txn [-i]   (then compares, a blank line, success ops, a blank line, failure ops, a blank line)
   compaction [--physical] <revision>
+  watch [--prefix] [--rev=N] [--prev-kv] <key> [range_end]   (keeps printing events)
   lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive --once <id>
   member list
   endpoint status | endpoint hashkv [--rev=N]
@@ -105,6 +106,12 @@ fn flags_of(name: &str) -> &'static [FlagSpec] {
             ("from-key", None, false),
         ],
         "txn" => &[("interactive", Some('i'), false)],
+        "watch" => &[
+            ("interactive", Some('i'), false),
+            ("prefix", None, false),
+            ("rev", None, true),
+            ("prev-kv", None, false),
+        ],
         "compaction" => &[("physical", None, false)],
         "lease" => &[("keys", None, false), ("once", None, false)],
         "endpoint" => &[("rev", None, true), ("cluster", None, false)],
@@ -215,6 +222,7 @@ fn command(
             })?;
             Command::MoveLeader { target }
         }
+        ("watch", _) => Command::Watch(super::watch::parse(pos, args)?),
         ("version", _) => Command::Version,
         ("help", _) => Command::Help,
         (group @ ("lease" | "member" | "endpoint" | "alarm"), Some(other)) => {
@@ -243,7 +251,7 @@ fn lease_id(arg: &str) -> Result<i64, CtlError> {
     })
 }
 
-fn bytes(s: &str) -> Bytes {
+pub(super) fn bytes(s: &str) -> Bytes {
     Bytes::copy_from_slice(s.as_bytes())
 }
 

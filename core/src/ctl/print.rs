@@ -483,7 +483,7 @@ fn txn_json(r: &TxnResponse) -> String {
 }
 
 /// `--hex`: every byte as `\xNN`.
-fn hex(b: &[u8]) -> String {
+pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("\\x{x:02x}")).collect()
 }
 

@@ -41,7 +41,7 @@ pub use io::*;
 pub use peer::PeerMessage;
 pub use raft::eraftpb as raftpb;
 pub use raft::StateRole;
-pub use view::{RaftProgress, RaftStatus};
+pub use view::{ElectionProgress, FollowerProgress, RaftProgress, RaftStatus};
 
 use crate::apply::{self, StateMachine};
 use crate::cluster::{Member, Membership};

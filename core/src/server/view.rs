@@ -45,3 +45,58 @@ pub struct RaftProgress {
     /// First index still in its log.
     pub first_index: u64,
 }
+
+/// How far a member's election timer has run, in ticks: at `elapsed == timeout` a follower
+/// campaigns (a leader's counts toward its check-quorum step-down).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ElectionProgress {
+    /// Ticks since the timer was last reset.
+    pub elapsed: u64,
+    /// The randomized timeout drawn for this term.
+    pub timeout: u64,
+}
+
+/// What a leader knows of one follower's log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowerProgress {
+    /// The follower.
+    pub id: u64,
+    /// Highest index known to be in its log.
+    pub matched: u64,
+    /// Next index the leader will send it.
+    pub next: u64,
+    /// Whether it answered recently (raft's `recent_active`).
+    pub active: bool,
+}
+
+impl super::Server {
+    /// The election timer's progress.
+    pub fn election_progress(&self) -> ElectionProgress {
+        let r = &self.raw.raft;
+        ElectionProgress {
+            elapsed: r.election_elapsed as u64,
+            timeout: r.randomized_election_timeout() as u64,
+        }
+    }
+
+    /// On a leader, each other member's replication progress (empty on a follower).
+    pub fn follower_progress(&self) -> Vec<FollowerProgress> {
+        let r = &self.raw.raft;
+        if r.state != StateRole::Leader {
+            return Vec::new();
+        }
+        let mut out: Vec<FollowerProgress> = r
+            .prs()
+            .iter()
+            .filter(|(id, _)| **id != r.id)
+            .map(|(id, p)| FollowerProgress {
+                id: *id,
+                matched: p.matched,
+                next: p.next_idx,
+                active: p.recent_active,
+            })
+            .collect();
+        out.sort_by_key(|p| p.id);
+        out
+    }
+}

@@ -71,14 +71,18 @@ impl Sim {
                 self.network.partition(&ids, &groups);
             }
             Action::CutLink { from, to } => self.network.cut(from, to),
+            Action::RestoreLink { from, to } => self.network.restore(from, to),
+            Action::SetLink { from, to, params } => self.network.set_link(from, to, params),
             Action::Heal => self.network.heal(),
             Action::SetNetwork(p) => self.network.params = p,
             Action::Request { member, request } => {
                 let Some(i) = self.index_of(member) else {
+                    self.console_requests.push(0);
                     return;
                 };
                 self.next_request += 1;
                 let id = self.next_request;
+                self.console_requests.push(id);
                 let slot = &self.slots[i];
                 if slot.server.is_none() || slot.paused {
                     self.trace
@@ -121,6 +125,7 @@ impl Sim {
                 );
                 self.drain(i);
             }
+            Action::Watch { member, request } => self.console_watch_start(member, request),
             Action::Workload { running } => {
                 self.workload = running;
                 if running {

@@ -119,6 +119,7 @@ impl Sim {
                 });
             }
             Some(Requester::Watcher(w)) => self.watcher_answer(w, result),
+            Some(Requester::ConsoleWatch(w)) => self.console_watch_answer(w, result),
             Some(Requester::Compactor) | None => {}
         }
     }

@@ -30,7 +30,7 @@ impl Sim {
                 self.hash.u64(member as u64);
                 self.input(member, Input::Tick);
             }
-            Event::Deliver { message } => {
+            Event::Deliver { message, sent } => {
                 self.hash.u64(2);
                 self.hash.u64(message.from());
                 self.hash.u64(message.to());
@@ -41,7 +41,7 @@ impl Sim {
                     _ => return self.snapshot_failed(&message),
                 };
                 if self.slots[to].paused {
-                    self.slots[to].inbox.push(Event::Deliver { message });
+                    self.slots[to].inbox.push(Event::Deliver { message, sent });
                     return;
                 }
                 if self.slots[to].server.is_none() {
@@ -86,6 +86,7 @@ impl Sim {
                 }
             }
             Event::WatcherCheck { watcher } => self.watcher_check(watcher),
+            Event::ConsoleWatch { watch } => self.console_watch_check(watch),
             Event::Compact => self.auto_compact(),
             Event::HashCheck => {
                 self.check_hashes();
@@ -166,7 +167,11 @@ impl Sim {
             Output::SaveSnapshot(snap) => self.slots[member].disk.save_snapshot(snap),
             Output::Applied(changes) => self.slots[member].disk.record_applied(changes),
             Output::Response { id, result } => self.on_response(id, result),
-            Output::Watch { stream, response } => self.on_watch(member, stream, response),
+            Output::Watch { stream, response } => {
+                if !self.on_console_watch(member, stream, &response) {
+                    self.on_watch(member, stream, response);
+                }
+            }
             Output::Notice(n) => {
                 self.hash.u64(5);
                 self.hash.bytes(format!("{n:?}").as_bytes());
@@ -179,7 +184,7 @@ impl Sim {
     }
 
     pub(super) fn send(&mut self, to: u64, message: PeerMessage) {
-        let p = self.network.params;
+        let p = self.network.params_of(message.from(), to);
         // A fixed number of draws per message, whatever the outcome, so that changing a
         // rate does not shift every later draw.
         let lost = self.rng_net.gen_range(0..1000) < p.loss_permille;
@@ -198,9 +203,11 @@ impl Sim {
                 self.now_ms + lat2,
                 Event::Deliver {
                     message: message.clone(),
+                    sent: self.now_ms,
                 },
             );
         }
-        self.schedule(self.now_ms + lat, Event::Deliver { message });
+        let sent = self.now_ms;
+        self.schedule(self.now_ms + lat, Event::Deliver { message, sent });
     }
 }

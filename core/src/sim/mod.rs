@@ -137,7 +137,23 @@ pub enum Action {
         /// Receiver.
         to: u64,
     },
-    /// Restore every link.
+    /// Restore one direction of one link.
+    RestoreLink {
+        /// Sender.
+        from: u64,
+        /// Receiver.
+        to: u64,
+    },
+    /// Give one direction of one link its own latency and loss (`None`: the network's).
+    SetLink {
+        /// Sender.
+        from: u64,
+        /// Receiver.
+        to: u64,
+        /// Its behaviour.
+        params: Option<NetworkParams>,
+    },
+    /// Restore every link (per-link settings stay).
     Heal,
     /// Change loss, duplication and latency.
     SetNetwork(NetworkParams),
@@ -154,6 +170,14 @@ pub enum Action {
         /// The ID the member-add answer gave it.
         member: u64,
     },
+    /// A console `watch`: open a stream on `member` and create this watcher on it. Every
+    /// response after the created one is reported in [`Sim::watch_output`].
+    Watch {
+        /// Member ID.
+        member: u64,
+        /// The watcher.
+        request: crate::watch::WatchCreateRequest,
+    },
     /// Start or stop the random client workload.
     Workload {
         /// Whether clients issue requests.
@@ -164,13 +188,14 @@ pub enum Action {
 #[derive(Clone, Debug)]
 enum Event {
     Tick { member: usize, incarnation: u64 },
-    Deliver { message: PeerMessage },
+    Deliver { message: PeerMessage, sent: u64 },
     DiskDone { member: usize, incarnation: u64 },
     ClientWake { client: usize },
     ClientTimeout { client: usize, request: u64 },
     Input { index: usize },
     HashCheck,
     WatcherCheck { watcher: usize },
+    ConsoleWatch { watch: usize },
     Compact,
     SnapshotStatus { member: usize, to: u64, ok: bool },
 }
@@ -184,7 +209,7 @@ struct Queued {
 
 impl PartialEq for Queued {
     fn eq(&self, other: &Self) -> bool {
-        (self.at, self.seq) == (other.at, other.seq)
+        self.key() == other.key()
     }
 }
 impl Eq for Queued {}
@@ -193,9 +218,18 @@ impl PartialOrd for Queued {
         Some(self.cmp(other))
     }
 }
+impl Queued {
+    /// Inputs go first within a millisecond, so that an input added while the run goes
+    /// (the playground's clicks, stamped one ms ahead) is processed exactly where a replay
+    /// that knew it from the start processes it.
+    fn key(&self) -> (u64, bool, u64) {
+        (self.at, !matches!(self.event, Event::Input { .. }), self.seq)
+    }
+}
+
 impl Ord for Queued {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.at, self.seq).cmp(&(other.at, other.seq))
+        self.key().cmp(&other.key())
     }
 }
 
@@ -228,6 +262,7 @@ enum Requester {
     Console(u64),
     Watcher(usize),
     Compactor,
+    ConsoleWatch(usize),
 }
 
 /// The simulator.
@@ -256,6 +291,9 @@ pub struct Sim {
     console: Vec<ConsoleAnswer>,
     watchers: Vec<watchers::Watcher>,
     reference: check::watch::Reference,
+    console_watches: Vec<console_watch::ConsoleWatch>,
+    console_requests: Vec<u64>,
+    watch_output: Vec<ConsoleWatchResponse>,
 }
 
 /// The answer to a console request.
@@ -319,6 +357,9 @@ impl Sim {
             console: Vec::new(),
             watchers: Vec::new(),
             reference: check::watch::Reference::new(),
+            console_watches: Vec::new(),
+            console_requests: Vec::new(),
+            watch_output: Vec::new(),
             config,
         };
         for (i, m) in members.iter().enumerate() {
@@ -423,6 +464,12 @@ impl Sim {
     /// The slot of member `id`.
     pub(crate) fn index_of(&self, id: u64) -> Option<usize> {
         self.slots.iter().position(|s| s.id == id)
+    }
+
+    /// The request number of each console request ([`Action::Request`]) processed so far,
+    /// in the order they were processed (0 for one sent to an unknown member).
+    pub fn console_requests(&self) -> &[u64] {
+        &self.console_requests
     }
 
     /// Answers to console requests ([`Action::Request`]), in arrival order.
@@ -551,4 +598,7 @@ impl Sim {
 
 mod actions;
 mod clients;
+mod console_watch;
 mod events;
+
+pub use console_watch::{ConsoleWatchResponse, InFlight};

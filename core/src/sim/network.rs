@@ -1,7 +1,7 @@
 //! The simulated network: per directed link latency, loss, duplication (reordering follows
 //! from random latency), and cut links for partitions, including one-way ones.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Link behaviour, the same on every link (per-mille rates keep the model in integers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,6 +34,7 @@ pub struct Network {
     /// The link behaviour.
     pub params: NetworkParams,
     cut: BTreeSet<(u64, u64)>,
+    links: BTreeMap<(u64, u64), NetworkParams>,
 }
 
 impl Network {
@@ -42,6 +43,7 @@ impl Network {
         Self {
             params,
             cut: BTreeSet::new(),
+            links: BTreeMap::new(),
         }
     }
 
@@ -72,6 +74,24 @@ impl Network {
                 }
             }
         }
+    }
+
+    /// The behaviour of the link from `from` to `to`.
+    pub fn params_of(&self, from: u64, to: u64) -> NetworkParams {
+        self.links.get(&(from, to)).copied().unwrap_or(self.params)
+    }
+
+    /// Gives one link its own behaviour, or (`None`) the network's again.
+    pub fn set_link(&mut self, from: u64, to: u64, params: Option<NetworkParams>) {
+        match params {
+            Some(p) => self.links.insert((from, to), p),
+            None => self.links.remove(&(from, to)),
+        };
+    }
+
+    /// Links with their own behaviour, for display.
+    pub fn link_params(&self) -> impl Iterator<Item = ((u64, u64), NetworkParams)> + '_ {
+        self.links.iter().map(|(k, v)| (*k, *v))
     }
 
     /// Restores every link.
