@@ -8,14 +8,20 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod tools;
+mod web;
 
 const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
   test    formatting, clippy, every test of the workspace (including the scenarios
-          compared with a real etcd 3.4), a bounded simulation swarm, and the same
-          simulated run natively and in wasm32 under Node (equal trace hashes)
+          compared with a real etcd 3.4), a bounded simulation swarm, the same
+          simulated run natively and in wasm32 under Node (equal trace hashes), the
+          playground's wasm tests in headless Chromium, and its end-to-end tests
+          (playwright-core driving Chromium against dist/)
+  serve   [--port P]  build the playground (release) and serve it at http://127.0.0.1:8080
+          (installs wasm-bindgen-cli at Cargo.lock's version and npm binaryen first)
+  dist    build the playground's release bundle into dist/ and print the .wasm size
   sim     --seed S [--members N] [--ms T] [--trace]
           one simulated run with the default fault schedule; the last line is
           `trace-hash: <hex>`
@@ -33,6 +39,8 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
+        Some("dist") => web::dist().map(|_| ()),
+        Some("serve") => web::serve(&args[1..]),
         Some(cmd @ ("sim" | "swarm")) => simulate(cmd, &args[1..]),
         Some("help" | "-h" | "--help") | None => {
             println!("{USAGE}");
@@ -59,7 +67,7 @@ fn cargo() -> Command {
 }
 
 /// A cargo invocation: `cargo <args>` with extra environment variables.
-fn cargo_step(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Command {
+pub(crate) fn cargo_step(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Command {
     let mut cmd = cargo();
     cmd.args(args);
     for (key, value) in env {
@@ -103,7 +111,7 @@ fn simulate(command: &str, args: &[String]) -> Result<(), String> {
 /// Runs the steps in order, printing what each does and how long it took; stops at the first
 /// failure. Returns each step's duration. `first` and `total` number the steps when a run is
 /// split into several groups.
-fn run_steps(
+pub(crate) fn run_steps(
     steps: Vec<(&str, Command)>,
     first: usize,
     total: usize,
@@ -195,9 +203,16 @@ fn test() -> Result<(), String> {
             sim_command(&["swarm", "--seeds", TEST_SWARM_SEEDS]),
         ),
     ];
-    let total = steps.len() + 2;
+    let total = steps.len() + 2 + web::BROWSER_STEPS;
     let mut done = run_steps(steps, 1, total)?;
     done.extend(determinism(runner.as_deref(), done.len() + 1, total)?);
+    let chromium = tools::ensure_chromium(on_ci())?;
+    done.extend(web::browser_tests(
+        runner.as_deref(),
+        chromium.as_ref(),
+        done.len() + 1,
+        total,
+    )?);
     println!(
         "\n==> all {} steps passed in {:.1}s",
         done.len(),
@@ -210,6 +225,9 @@ fn test() -> Result<(), String> {
         println!(
             "    note: wasm-bindgen-test-runner or node was missing: the wasm replay was skipped"
         );
+    }
+    if chromium.is_none() {
+        println!("    note: chromium was missing: the playground's browser tests were skipped");
     }
     if etcd.is_none() {
         println!("    note: etcd was not available, so the scenarios were not compared with it");

@@ -144,6 +144,64 @@ pub fn ensure_wasm_bindgen_test_runner(required: bool) -> Result<Option<PathBuf>
         .ok_or_else(|| format!("wasm-bindgen-cli {version} installed but its runner is not found"))
 }
 
+/// `wasm-bindgen` at Cargo.lock's version: it is installed beside the test runner.
+pub fn ensure_wasm_bindgen(required: bool) -> Result<Option<PathBuf>, String> {
+    Ok(ensure_wasm_bindgen_test_runner(required)?
+        .map(|runner| runner.with_file_name("wasm-bindgen"))
+        .filter(|p| p.is_file()))
+}
+
+/// Installs the npm packages of `package-lock.json` (npm binaryen's wasm-opt and
+/// playwright-core) into `node_modules/`, installing Debian's `npm` first when root.
+pub fn ensure_npm_packages() -> Result<(), String> {
+    if !on_path("npm") && is_root() && on_path("apt-get") {
+        println!("    npm: installing Debian's nodejs and npm with apt-get");
+        apt_install(&["nodejs", "npm"])?;
+    }
+    if !on_path("npm") {
+        return Err("npm is not installed (needed for wasm-opt and playwright-core)".into());
+    }
+    let lock = std::fs::read("package-lock.json").map_err(|e| format!("package-lock.json: {e}"))?;
+    let stamp = std::path::Path::new("node_modules/.orrery-lock");
+    if std::fs::read(stamp).is_ok_and(|s| s == lock) && std::path::Path::new(&wasm_opt()).is_file()
+    {
+        println!("    npm packages: installed");
+        return Ok(());
+    }
+    println!("    npm packages: npm ci (binaryen, playwright-core)");
+    run(Command::new("npm").args(["ci", "--no-audit", "--no-fund"]))?;
+    std::fs::write(stamp, lock).map_err(|e| format!("{}: {e}", stamp.display()))
+}
+
+/// npm binaryen's `wasm-opt` (Debian's is too old for rustc 1.95's output).
+pub fn wasm_opt() -> String {
+    "node_modules/.bin/wasm-opt".into()
+}
+
+/// Finds Debian's Chromium and its chromedriver, installing them when root. Returns `None`
+/// only outside CI when they cannot be had.
+pub fn ensure_chromium(required: bool) -> Result<Option<(PathBuf, PathBuf)>, String> {
+    let found = || which("chromium").zip(which("chromedriver"));
+    if let Some(f) = found() {
+        println!("    chromium: {}", describe(&f.0));
+        return Ok(Some(f));
+    }
+    if is_root() && on_path("apt-get") {
+        println!("    chromium: installing Debian's chromium and chromium-driver with apt-get");
+        apt_install(&["chromium", "chromium-driver"])?;
+        if let Some(f) = found() {
+            return Ok(Some(f));
+        }
+    }
+    let why = "chromium and chromedriver are not installed and cannot be installed here \
+               (needs root and apt-get: `apt-get install chromium chromium-driver`)";
+    if required {
+        return Err(format!("{why}; on CI the browser tests may not be skipped"));
+    }
+    println!("    chromium: WARNING: {why}; the browser tests are skipped");
+    Ok(None)
+}
+
 fn find_etcd() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("ORRERY_ETCD") {
         return Some(PathBuf::from(p));
@@ -190,7 +248,7 @@ fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-fn run(cmd: &mut Command) -> Result<(), String> {
+pub fn run(cmd: &mut Command) -> Result<(), String> {
     let status = cmd
         .status()
         .map_err(|e| format!("{:?}: {e}", cmd.get_program()))?;

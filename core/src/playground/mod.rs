@@ -216,8 +216,9 @@ impl Playground {
         self.horizon_ms.max(self.sim.now_ms())
     }
 
-    /// Records a user input at the current moment and feeds it to the simulator. Acting
-    /// before the end of the timeline forks: the old future is saved as a branch.
+    /// Records a user input at the next millisecond and runs the simulator to it, so the
+    /// input takes effect even while paused. Acting before the end of the timeline forks:
+    /// the old future is saved as a branch.
     pub fn act(&mut self, input: UserInput) -> Result<(), InputError> {
         if self.log.len() >= MAX_STEPS {
             return Err(InputError::TooManyInputs);
@@ -232,6 +233,9 @@ impl Playground {
             self.sim.push_input(SimInput { at_ms, action });
         }
         self.log.push(Step { at_ms, input });
+        // The input takes effect at once, even while paused: time moves by that 1 ms.
+        self.sim.run_until(at_ms);
+        self.horizon_ms = self.horizon_ms.max(at_ms);
         Ok(())
     }
 

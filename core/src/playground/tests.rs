@@ -125,14 +125,14 @@ fn seeking_back_replays_and_acting_there_forks() {
     let at_4000 = p.sim().trace_hash();
     p.seek(1_000);
     assert_eq!(p.now_ms(), 1_000);
-    assert_eq!(p.horizon_ms(), 4_000);
-    p.seek(4_000);
+    assert_eq!(p.horizon_ms(), 4_001);
+    p.seek(4_001);
     assert_eq!(p.sim().trace_hash(), at_4000, "seeking forward replays the same run");
     p.seek(1_500);
     p.act(UserInput::Crash(3)).expect("fork");
     assert_eq!(p.branches().len(), 1);
     assert_eq!(p.log().len(), 1, "the old future moved to the branch");
-    assert_eq!(p.horizon_ms(), 1_500);
+    assert_eq!(p.horizon_ms(), 1_501);
     p.switch_branch(0);
     assert_eq!(p.log()[0].input, UserInput::Crash(1));
 }

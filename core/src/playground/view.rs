@@ -117,7 +117,7 @@ pub struct MessageView {
 }
 
 /// Everything the cluster view draws at one moment.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Frame {
     /// Virtual time.
     pub now_ms: u64,

@@ -1,0 +1,3 @@
+fn main() {
+    orrery_web::mount(None, None);
+}
