@@ -98,22 +98,19 @@ pub fn app(props: &AppProps) -> Html {
         let dispatcher = model.dispatcher();
         let written = written.clone();
         use_effect_with((), move |_| {
-            let listener = gloo::events::EventListener::new(
-                &gloo::utils::window(),
-                "hashchange",
-                move |_| {
+            let listener =
+                gloo::events::EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
                     let now = browser::fragment();
                     if now.is_empty() || now == *written.borrow() {
                         return;
                     }
                     match Script::from_link(&now) {
                         Ok(script) => dispatcher.dispatch(Msg::Open(script)),
-                        Err(e) => dispatcher.dispatch(Msg::Error(format!(
-                            "could not open the link: {e}"
-                        ))),
+                        Err(e) => {
+                            dispatcher.dispatch(Msg::Error(format!("could not open the link: {e}")))
+                        }
                     }
-                },
-            );
+                });
             move || drop(listener)
         });
     }

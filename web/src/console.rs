@@ -42,11 +42,7 @@ pub fn console(props: &ConsoleProps) -> Html {
     }
     let onkeydown = {
         let (input, cursor) = (input.clone(), cursor.clone());
-        let (d, member, history) = (
-            props.dispatch.clone(),
-            props.member,
-            props.history.clone(),
-        );
+        let (d, member, history) = (props.dispatch.clone(), props.member, props.history.clone());
         Callback::from(move |e: KeyboardEvent| {
             let Some(area) = input.cast::<HtmlTextAreaElement>() else {
                 return;

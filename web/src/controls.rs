@@ -125,19 +125,16 @@ pub fn controls(props: &ControlsProps) -> Html {
             // The reader is kept alive by its own callback until it fires.
             let reader = std::rc::Rc::new(std::cell::RefCell::new(None));
             let keep = reader.clone();
-            *reader.borrow_mut() = Some(gloo::file::callbacks::read_as_text(
-                &file,
-                move |text| {
-                    match text
-                        .map_err(|e| e.to_string())
-                        .and_then(|t| Script::from_text(&t).map_err(|e| e.to_string()))
-                    {
-                        Ok(s) => d.emit(Msg::Open(s)),
-                        Err(e) => d.emit(Msg::Error(format!("could not open the file: {e}"))),
-                    }
-                    keep.borrow_mut().take();
-                },
-            ));
+            *reader.borrow_mut() = Some(gloo::file::callbacks::read_as_text(&file, move |text| {
+                match text
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| Script::from_text(&t).map_err(|e| e.to_string()))
+                {
+                    Ok(s) => d.emit(Msg::Open(s)),
+                    Err(e) => d.emit(Msg::Error(format!("could not open the file: {e}"))),
+                }
+                keep.borrow_mut().take();
+            }));
         })
     };
     let on_branch = {
@@ -154,7 +151,7 @@ pub fn controls(props: &ControlsProps) -> Html {
             <div class="group">
                 <button data-testid="play-pause" onclick={click(|| Msg::TogglePlay)}
                     aria-pressed={m.playing.to_string()}>
-                    { if m.playing { "⏸ pause" } else { "▶ play" } }
+                    { if m.playing { "pause" } else { "play" } }
                 </button>
                 <button data-testid="step" onclick={click(|| Msg::Step)}
                     title="run exactly one event">{ "step" }</button>

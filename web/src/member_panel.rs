@@ -61,7 +61,11 @@ pub fn member_panel(props: &MemberPanelProps) -> Html {
                 <dt>{ "log" }</dt>
                 <dd>{ format!("{}..={} (earlier entries are in the snapshot)", d.first_index, m.last_index) }</dd>
                 <dt>{ "revision" }</dt>
-                <dd>{ format!("{} (compacted at {})", m.revision, d.compact_revision) }</dd>
+                <dd>{ if d.compact_revision > 0 {
+                    format!("{} (compacted at {})", m.revision, d.compact_revision)
+                } else {
+                    format!("{} (never compacted)", m.revision)
+                } }</dd>
             </dl>
             if !d.followers.is_empty() {
                 <h3>{ "Followers" }</h3>

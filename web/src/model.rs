@@ -5,7 +5,7 @@
 use orrery_core::playground::console::{self, ConsoleEntry};
 use orrery_core::playground::script::Script;
 use orrery_core::playground::view::{Frame, MemberDetail};
-use orrery_core::playground::{MemberId, Playground, UserInput, Until};
+use orrery_core::playground::{MemberId, Playground, Until, UserInput};
 use std::cell::RefCell;
 use std::rc::Rc;
 use yew::Reducible;
@@ -151,7 +151,10 @@ impl Model {
     fn refresh(&mut self, log_changed: bool) {
         let p = self.playground.borrow();
         self.frame = Rc::new(p.frame());
-        self.detail = self.selected.and_then(|id| p.member_detail(id)).map(Rc::new);
+        self.detail = self
+            .selected
+            .and_then(|id| p.member_detail(id))
+            .map(Rc::new);
         self.console = Rc::new(console::transcript(p.log(), p.sim()));
         if log_changed {
             self.history = Rc::new(

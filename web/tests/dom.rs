@@ -14,7 +14,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 async fn mount(link: String) -> Element {
     let document = gloo::utils::document();
     let root = document.create_element("div").expect("div");
-    document.body().expect("body").append_child(&root).expect("append");
+    document
+        .body()
+        .expect("body")
+        .append_child(&root)
+        .expect("append");
     orrery_web::mount(Some(root.clone()), Some(link));
     settle().await;
     root
@@ -44,14 +48,16 @@ async fn type_line(root: &Element, line: &str) {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key("Enter");
     init.set_bubbles(true);
-    let event = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init)
-        .expect("event");
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).expect("event");
     input.dispatch_event(&event).expect("dispatch");
     settle().await;
 }
 
 fn output(root: &Element) -> String {
-    find(root, "console-output").text_content().unwrap_or_default()
+    find(root, "console-output")
+        .text_content()
+        .unwrap_or_default()
 }
 
 /// A paused run three seconds in, with a leader and one key written.
@@ -75,12 +81,21 @@ async fn a_shared_run_opens_paused_at_its_moment() {
     let root = mount(link).await;
     for m in p.frame().members {
         let el = find(&root, &format!("member-n{}", m.id));
-        assert_eq!(el.get_attribute("data-role").as_deref(), Some(m.role.as_str()));
+        assert_eq!(
+            el.get_attribute("data-role").as_deref(),
+            Some(m.role.as_str())
+        );
         assert_eq!(el.get_attribute("data-term"), Some(m.term.to_string()));
     }
-    assert!(output(&root).contains("n1$ put hello world\nOK\n"), "{}", output(&root));
+    assert!(
+        output(&root).contains("n1$ put hello world\nOK\n"),
+        "{}",
+        output(&root)
+    );
     assert_eq!(
-        find(&root, "play-pause").get_attribute("aria-pressed").as_deref(),
+        find(&root, "play-pause")
+            .get_attribute("aria-pressed")
+            .as_deref(),
         Some("false")
     );
 }
@@ -106,8 +121,9 @@ async fn the_console_runs_commands_and_prints_etcdctl_output() {
         output(&root)
     );
     type_line(&root, "get").await;
-    assert!(output(&root)
-        .contains("Error: get command needs one argument as key and an optional argument as range_end"));
+    assert!(output(&root).contains(
+        "Error: get command needs one argument as key and an optional argument as range_end"
+    ));
 }
 
 #[wasm_bindgen_test]
@@ -116,15 +132,25 @@ async fn crash_and_restart_buttons_act_on_the_member() {
     let root = mount(link).await;
     click(&root, "crash-n2");
     settle().await;
-    assert_eq!(find(&root, "member-n2").get_attribute("data-role").as_deref(), Some("down"));
+    assert_eq!(
+        find(&root, "member-n2")
+            .get_attribute("data-role")
+            .as_deref(),
+        Some("down")
+    );
     click(&root, "restart-n2");
     settle().await;
     let role = find(&root, "member-n2").get_attribute("data-role");
     assert_ne!(role.as_deref(), Some("down"));
     // The share link now carries both inputs.
-    let href = find(&root, "share-link").get_attribute("href").expect("href");
+    let href = find(&root, "share-link")
+        .get_attribute("href")
+        .expect("href");
     let fragment = href.split_once('#').expect("fragment").1;
     let script = orrery_core::playground::script::Script::from_link(fragment).expect("link");
     let text = script.to_text();
-    assert!(text.contains(" crash n2\n") && text.contains(" restart n2\n"), "{text}");
+    assert!(
+        text.contains(" crash n2\n") && text.contains(" restart n2\n"),
+        "{text}"
+    );
 }

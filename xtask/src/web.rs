@@ -150,9 +150,10 @@ fn answer(mut stream: TcpStream, root: &Path) -> Result<(), String> {
         path.to_owned()
     };
     let file: PathBuf = root.join(relative.trim_start_matches('/'));
-    let resolved = std::fs::canonicalize(&file).ok().filter(|f| f.starts_with(root));
-    let (status, body, kind) = match resolved.and_then(|f| std::fs::read(&f).ok().map(|b| (f, b)))
-    {
+    let resolved = std::fs::canonicalize(&file)
+        .ok()
+        .filter(|f| f.starts_with(root));
+    let (status, body, kind) = match resolved.and_then(|f| std::fs::read(&f).ok().map(|b| (f, b))) {
         Some((f, body)) => ("200 OK", body, content_type(&f)),
         None => ("404 Not Found", b"not found\n".to_vec(), "text/plain"),
     };
@@ -201,7 +202,10 @@ pub fn browser_tests(
             "wasm32-unknown-unknown",
         ],
         &[
-            ("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner.as_os_str()),
+            (
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                runner.as_os_str(),
+            ),
             ("CHROMEDRIVER", driver.as_os_str()),
         ],
     );
@@ -228,7 +232,10 @@ pub fn browser_tests(
         .env("DIST_DIR", DIST)
         .env("CHROMIUM_PATH", chromium);
     done.extend(crate::run_steps(
-        vec![("end to end: playwright-core drives Chromium against dist/", e2e)],
+        vec![(
+            "end to end: playwright-core drives Chromium against dist/",
+            e2e,
+        )],
         first + 2,
         total,
     )?);

@@ -126,10 +126,10 @@ impl Script {
             .strip_prefix(LINK_PREFIX)
             .ok_or_else(|| ScriptError("not an Orrery run link (expected #v1.…)".into()))?;
         let packed = unbase64url(body).ok_or_else(|| ScriptError("the link is damaged".into()))?;
+        let text = miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_SCRIPT_BYTES)
+            .map_err(|_| ScriptError("the link is damaged or too large".into()))?;
         let text =
-            miniz_oxide::inflate::decompress_to_vec_with_limit(&packed, MAX_SCRIPT_BYTES)
-                .map_err(|_| ScriptError("the link is damaged or too large".into()))?;
-        let text = String::from_utf8(text).map_err(|_| ScriptError("the link is damaged".into()))?;
+            String::from_utf8(text).map_err(|_| ScriptError("the link is damaged".into()))?;
         Self::from_text(&text)
     }
 }
@@ -272,7 +272,9 @@ fn step(line: &str) -> Result<Step, String> {
             _ => return Err("expected `workload on|off`".into()),
         },
         "console" => {
-            let (who, text) = args.split_once(' ').ok_or("expected `console <member> <line>`")?;
+            let (who, text) = args
+                .split_once(' ')
+                .ok_or("expected `console <member> <line>`")?;
             let text = unescape(text);
             let (line, stdin) = text.split_once('\n').unwrap_or((&text, ""));
             UserInput::Console {

@@ -43,7 +43,10 @@ fn a_cluster_elects_and_the_console_writes_and_reads() {
         "{t}"
     );
     let detail = p.member_detail(l).expect("member");
-    assert!(detail.keys.iter().any(|k| k.key == "foo" && k.value == "bar"));
+    assert!(detail
+        .keys
+        .iter()
+        .any(|k| k.key == "foo" && k.value == "bar"));
 }
 
 #[test]
@@ -56,7 +59,12 @@ fn a_crashed_leader_is_replaced_in_a_higher_term() {
     let (l2, term2) = leader(&p).expect("a new leader");
     assert_ne!(l, l2);
     assert!(term2 > term);
-    let down = p.frame().members.into_iter().find(|m| m.id == l).expect("m");
+    let down = p
+        .frame()
+        .members
+        .into_iter()
+        .find(|m| m.id == l)
+        .expect("m");
     assert_eq!(down.role, Role::Down);
     assert_eq!(down.term, term, "a crashed member keeps its term on disk");
 }
@@ -77,7 +85,10 @@ fn an_isolated_member_fails_linearizable_reads_but_serves_serializable_ones() {
     let t = text(&p);
     let lin = t.split(&format!("n{other}$ get k\n")).nth(1).expect("line");
     assert!(lin.starts_with("Error: "), "{t}");
-    assert!(t.contains(&format!("n{other}$ get k --consistency=s\nk\nv\n")), "{t}");
+    assert!(
+        t.contains(&format!("n{other}$ get k --consistency=s\nk\nv\n")),
+        "{t}"
+    );
 }
 
 #[test]
@@ -127,7 +138,11 @@ fn seeking_back_replays_and_acting_there_forks() {
     assert_eq!(p.now_ms(), 1_000);
     assert_eq!(p.horizon_ms(), 4_001);
     p.seek(4_001);
-    assert_eq!(p.sim().trace_hash(), at_4000, "seeking forward replays the same run");
+    assert_eq!(
+        p.sim().trace_hash(),
+        at_4000,
+        "seeking forward replays the same run"
+    );
     p.seek(1_500);
     p.act(UserInput::Crash(3)).expect("fork");
     assert_eq!(p.branches().len(), 1);

@@ -229,9 +229,11 @@ impl Playground {
             .slots()
             .iter()
             .map(|slot| {
-                let isolated = ids.iter().filter(|o| **o != slot.id).all(|o| {
-                    cut.contains(&(slot.id, *o)) && cut.contains(&(*o, slot.id))
-                }) && ids.len() > 1;
+                let isolated = ids
+                    .iter()
+                    .filter(|o| **o != slot.id)
+                    .all(|o| cut.contains(&(slot.id, *o)) && cut.contains(&(*o, slot.id)))
+                    && ids.len() > 1;
                 member_view(slot.id, slot.server.as_ref(), &slot.disk, isolated)
             })
             .collect();
@@ -257,7 +259,10 @@ impl Playground {
             events: sim.events(),
             members,
             messages,
-            cut: cut.into_iter().filter(|(a, b)| ids.contains(a) && ids.contains(b)).collect(),
+            cut: cut
+                .into_iter()
+                .filter(|(a, b)| ids.contains(a) && ids.contains(b))
+                .collect(),
             violations: sim.violations().iter().map(|v| format!("{v:?}")).collect(),
         }
     }
@@ -279,7 +284,10 @@ impl Playground {
             });
         };
         let st = server.status();
-        let low = st.last_index.saturating_sub(LOG_SHOWN - 1).max(st.first_index);
+        let low = st
+            .last_index
+            .saturating_sub(LOG_SHOWN - 1)
+            .max(st.first_index);
         let log = server
             .log_entries(low, st.last_index + 1)
             .iter()

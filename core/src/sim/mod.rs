@@ -223,7 +223,11 @@ impl Queued {
     /// (the playground's clicks, stamped one ms ahead) is processed exactly where a replay
     /// that knew it from the start processes it.
     fn key(&self) -> (u64, bool, u64) {
-        (self.at, !matches!(self.event, Event::Input { .. }), self.seq)
+        (
+            self.at,
+            !matches!(self.event, Event::Input { .. }),
+            self.seq,
+        )
     }
 }
 
