@@ -8,18 +8,47 @@ use crate::controls::Controls;
 use crate::faults::Faults;
 use crate::member_panel::MemberPanel;
 use crate::model::{Model, Msg};
-use gloo::timers::callback::Interval;
 use orrery_core::playground::script::Script;
 use orrery_core::playground::Playground;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use wasm_bindgen::prelude::*;
 use yew::prelude::*;
 
 /// Members of a fresh run.
 pub const DEFAULT_MEMBERS: usize = 5;
-/// Frame period while playing (the browser throttles it in background tabs, where frames
-/// do no work anyway).
-const FRAME_MS: u32 = 16;
+/// Longest wall time one frame accounts for (after a stall, time does not leap).
+const MAX_FRAME_GAP_MS: f64 = 250.0;
+
+/// Calls `on_frame(wall ms since the last frame)` on every animation frame until
+/// `running` is cleared (wasm-bindgen's requestAnimationFrame pattern: the closure holds
+/// the only handle to itself and drops it when told to stop).
+fn frame_loop(running: Rc<Cell<bool>>, on_frame: impl Fn(f64) + 'static) {
+    type FrameFn = Closure<dyn FnMut(f64)>;
+    let handle: Rc<RefCell<Option<FrameFn>>> = Rc::default();
+    let again = handle.clone();
+    let mut last: Option<f64> = None;
+    *handle.borrow_mut() = Some(Closure::new(move |ts: f64| {
+        if !running.get() {
+            again.borrow_mut().take();
+            return;
+        }
+        let real_ms = last.map_or(0.0, |l| (ts - l).clamp(0.0, MAX_FRAME_GAP_MS));
+        last = Some(ts);
+        on_frame(real_ms);
+        if let Some(f) = again.borrow().as_ref() {
+            request_frame(f);
+        }
+    }));
+    let first = handle.borrow();
+    if let Some(f) = first.as_ref() {
+        request_frame(f);
+    }
+}
+
+fn request_frame(f: &Closure<dyn FnMut(f64)>) {
+    let _ = gloo::utils::window().request_animation_frame(f.as_ref().unchecked_ref());
+}
 
 /// The app's properties.
 #[derive(Properties, PartialEq, Clone, Default)]
@@ -57,25 +86,21 @@ pub fn app(props: &AppProps) -> Html {
     let model = use_reducer(|| initial(&fragment));
     let written = use_mut_ref(String::new);
 
-    // Time: one interval, alive only while playing.
+    // Time: one requestAnimationFrame loop, alive only while playing (browsers stop
+    // animation frames in hidden tabs, so a background page does no work).
     {
         let dispatcher = model.dispatcher();
         use_effect_with(model.playing, move |playing| {
-            let interval = playing.then(|| {
-                let last = Rc::new(RefCell::new(browser::now_ms()));
-                Interval::new(FRAME_MS, move || {
-                    let now = browser::now_ms();
-                    let real_ms = (now - *last.borrow()).clamp(0.0, 250.0);
-                    *last.borrow_mut() = now;
-                    if !browser::hidden() {
-                        dispatcher.dispatch(Msg::Frame {
-                            real_ms,
-                            clock: browser::now_ms,
-                        });
-                    }
-                })
-            });
-            move || drop(interval)
+            let running = Rc::new(Cell::new(*playing));
+            if *playing {
+                frame_loop(running.clone(), move |real_ms| {
+                    dispatcher.dispatch(Msg::Frame {
+                        real_ms,
+                        clock: browser::now_ms,
+                    })
+                });
+            }
+            move || running.set(false)
         });
     }
 

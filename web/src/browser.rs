@@ -41,11 +41,6 @@ pub fn url_with_fragment(fragment: &str) -> String {
     format!("{base}#{fragment}")
 }
 
-/// Whether the page is hidden (a background tab): frames do no work then.
-pub fn hidden() -> bool {
-    gloo::utils::document().hidden()
-}
-
 /// Whether the user asked for reduced motion.
 pub fn reduced_motion() -> bool {
     gloo::utils::window()

@@ -2,8 +2,8 @@
 //!
 //! The model is `orrery_core::playground` (no protocol logic here); [`model`] holds the
 //! page's state in a reducer, and each component (one per file) draws part of it. Time is
-//! driven by one interval timer in [`app::App`], the outermost component, and only while
-//! playing.
+//! driven by one requestAnimationFrame loop in [`app::App`], the outermost component, and
+//! only while playing.
 
 pub mod app;
 pub mod browser;
