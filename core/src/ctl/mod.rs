@@ -14,6 +14,7 @@
 
 mod args;
 mod json;
+mod lock;
 mod parse;
 mod print;
 mod table;
@@ -21,6 +22,7 @@ pub mod transcript;
 mod watch;
 
 pub use args::split;
+pub use lock::{print_session, Session};
 pub use parse::{parse, parse_with_stdin};
 pub use print::print;
 pub use watch::print_watch;
@@ -173,6 +175,10 @@ pub enum Command {
     /// `watch`: events keep printing until the watcher is canceled (see
     /// [`print_watch`]).
     Watch(crate::watch::WatchCreateRequest),
+    /// `lock <name>`: holds the lock until the session expires (see [`print_session`]).
+    Lock(Session),
+    /// `elect <name> <proposal>`: campaigns, then leads until the session expires.
+    Elect(Session),
     /// `version`.
     Version,
     /// `help`.
@@ -180,6 +186,14 @@ pub enum Command {
 }
 
 impl Invocation {
+    /// The session a `lock` or `elect` runs (no single request answers them either).
+    pub fn session(&self) -> Option<&Session> {
+        match &self.command {
+            Command::Lock(s) | Command::Elect(s) => Some(s),
+            _ => None,
+        }
+    }
+
     /// The watcher to create, for `watch` (which no single request answers).
     pub fn watch(&self) -> Option<&crate::watch::WatchCreateRequest> {
         match &self.command {
@@ -216,7 +230,11 @@ impl Invocation {
             },
             Command::AlarmList => ClientRequest::Alarm(AlarmRequest::default()),
             Command::MoveLeader { target } => ClientRequest::MoveLeader { target: *target },
-            Command::Watch(_) | Command::Version | Command::Help => return None,
+            Command::Watch(_)
+            | Command::Lock(_)
+            | Command::Elect(_)
+            | Command::Version
+            | Command::Help => return None,
         })
     }
 }

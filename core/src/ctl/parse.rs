@@ -17,6 +17,8 @@ Commands (etcdctl 3.4 syntax; a leading `etcdctl` is accepted):
   txn [-i]   (then compares, a blank line, success ops, a blank line, failure ops, a blank line)
   compaction [--physical] <revision>
   watch [--prefix] [--rev=N] [--prev-kv] <key> [range_end]   (keeps printing events)
+  lock [--ttl=10] <name>   (prints the lock's key once held; holds it while the session lives)
+  elect <name> <proposal>  (prints the leader key and proposal once elected)
   lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive --once <id>
   member list
   endpoint status | endpoint hashkv [--rev=N]
@@ -106,6 +108,8 @@ fn flags_of(name: &str) -> &'static [FlagSpec] {
             ("from-key", None, false),
         ],
         "txn" => &[("interactive", Some('i'), false)],
+        "lock" => &[("ttl", None, true)],
+        "elect" => &[("listen", Some('l'), false)],
         "watch" => &[
             ("interactive", Some('i'), false),
             ("prefix", None, false),
@@ -223,6 +227,8 @@ fn command(
             Command::MoveLeader { target }
         }
         ("watch", _) => Command::Watch(super::watch::parse(pos, args)?),
+        ("lock", _) => super::lock::parse_lock(pos, args)?,
+        ("elect", _) => super::lock::parse_elect(pos, args)?,
         ("version", _) => Command::Version,
         ("help", _) => Command::Help,
         (group @ ("lease" | "member" | "endpoint" | "alarm"), Some(other)) => {

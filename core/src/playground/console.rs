@@ -44,6 +44,14 @@ pub(super) fn action(member: MemberId, line: &str, stdin: &str) -> Option<Action
             request: w.clone(),
         });
     }
+    if let Some(s) = inv.session() {
+        return Some(Action::Lock {
+            member,
+            name: s.name.clone().into(),
+            value: s.value.clone().into(),
+            ttl: s.ttl,
+        });
+    }
     inv.request()
         .map(|request| Action::Request { member, request })
 }
@@ -56,6 +64,7 @@ pub fn transcript(log: &[Step], sim: &Sim) -> Vec<ConsoleEntry> {
     let answers = sim.console();
     let mut out = Vec::new();
     let mut watches: Vec<(MemberId, Invocation)> = Vec::new();
+    let mut sessions: Vec<(MemberId, Invocation)> = Vec::new();
     let mut request_count = 0usize;
     for step in log.iter().filter(|s| s.at_ms <= now) {
         let UserInput::Console {
@@ -80,6 +89,8 @@ pub fn transcript(log: &[Step], sim: &Sim) -> Vec<ConsoleEntry> {
         } else if let Ok(inv) = parsed {
             if inv.watch().is_some() {
                 watches.push((*member, inv));
+            } else if inv.session().is_some() {
+                sessions.push((*member, inv));
             } else {
                 let id = requests.get(request_count).copied();
                 request_count += 1;
@@ -110,6 +121,23 @@ pub fn transcript(log: &[Step], sim: &Sim) -> Vec<ConsoleEntry> {
         }
         out.push(ConsoleEntry {
             at_ms: r.at_ms,
+            member: *member,
+            command: None,
+            stdin: String::new(),
+            printed,
+            pending: false,
+        });
+    }
+    for e in sim.session_output() {
+        let Some((member, inv)) = sessions.get(e.session) else {
+            continue;
+        };
+        let printed = match &e.outcome {
+            crate::sim::SessionOutcome::Failed(EtcdError::Stopped) => refused(),
+            outcome => ctl::print_session(inv, outcome),
+        };
+        out.push(ConsoleEntry {
+            at_ms: e.at_ms,
             member: *member,
             command: None,
             stdin: String::new(),

@@ -191,3 +191,36 @@ fn scripts_round_trip_and_bad_ones_say_why() {
         Err(InputError::NoSuchMember(4))
     );
 }
+
+#[test]
+fn a_lock_passes_to_the_waiter_when_the_holders_session_expires() {
+    let mut p = Playground::new(13, 3);
+    p.advance(3_000);
+    let (l, _) = leader(&p).expect("leader");
+    let holder = (1..=3).find(|m| *m != l).expect("a follower");
+    console(&mut p, holder, "lock mylock");
+    console(&mut p, l, "lock mylock");
+    console(&mut p, l, "elect e1 proposal-1");
+    let t = text(&p);
+    let first = format!("n{holder}$ lock mylock\nmylock/");
+    assert!(t.contains(&first), "{t}");
+    assert!(t.contains("e1/") && t.contains("\nproposal-1\n"), "{t}");
+    assert_eq!(t.matches("mylock/").count(), 1, "the second waits:\n{t}");
+    // The holder's member dies: its keep-alives stop, the leader expires the lease (10 s)
+    // and deletes its key, and the waiter gets the lock.
+    p.act(UserInput::Crash(holder)).expect("crash");
+    p.advance(15_000);
+    let t = text(&p);
+    assert_eq!(t.matches("mylock/").count(), 2, "{t}");
+    // Back up, the holder learns its session is gone.
+    p.act(UserInput::Restart(holder)).expect("restart");
+    p.advance(5_000);
+    assert!(
+        text(&p).contains("Error: session expired\n"),
+        "{}",
+        text(&p)
+    );
+    console(&mut p, l, "elect e1");
+    let want = format!("n{l}$ elect e1\nError: no proposal argument but -l not set\n");
+    assert!(text(&p).ends_with(&want), "{}", text(&p));
+}

@@ -126,6 +126,12 @@ impl Sim {
                 self.drain(i);
             }
             Action::Watch { member, request } => self.console_watch_start(member, request),
+            Action::Lock {
+                member,
+                name,
+                value,
+                ttl,
+            } => self.console_lock_start(member, name, value, ttl),
             Action::Workload { running } => {
                 self.workload = running;
                 if running {

@@ -120,6 +120,7 @@ impl Sim {
             }
             Some(Requester::Watcher(w)) => self.watcher_answer(w, result),
             Some(Requester::ConsoleWatch(w)) => self.console_watch_answer(w, result),
+            Some(Requester::ConsoleSession(s)) => self.session_answer(s, result),
             Some(Requester::Compactor) | None => {}
         }
     }

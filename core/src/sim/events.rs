@@ -87,6 +87,7 @@ impl Sim {
             }
             Event::WatcherCheck { watcher } => self.watcher_check(watcher),
             Event::ConsoleWatch { watch } => self.console_watch_check(watch),
+            Event::ConsoleSession { session } => self.session_check(session),
             Event::Compact => self.auto_compact(),
             Event::HashCheck => {
                 self.check_hashes();

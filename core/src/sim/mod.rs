@@ -178,6 +178,18 @@ pub enum Action {
         /// The watcher.
         request: crate::watch::WatchCreateRequest,
     },
+    /// A console `lock` or `elect`: a session on `member` that holds `<name>/<lease>`
+    /// (see [`console_lock`]); its events are in [`Sim::session_output`].
+    Lock {
+        /// Member ID.
+        member: u64,
+        /// The lock's or election's name.
+        name: bytes::Bytes,
+        /// The key's value (empty for a lock, the proposal for an election).
+        value: bytes::Bytes,
+        /// The session lease's TTL, in seconds.
+        ttl: i64,
+    },
     /// Start or stop the random client workload.
     Workload {
         /// Whether clients issue requests.
@@ -196,6 +208,7 @@ enum Event {
     HashCheck,
     WatcherCheck { watcher: usize },
     ConsoleWatch { watch: usize },
+    ConsoleSession { session: usize },
     Compact,
     SnapshotStatus { member: usize, to: u64, ok: bool },
 }
@@ -267,6 +280,7 @@ enum Requester {
     Watcher(usize),
     Compactor,
     ConsoleWatch(usize),
+    ConsoleSession(usize),
 }
 
 /// The simulator.
@@ -297,6 +311,8 @@ pub struct Sim {
     reference: check::watch::Reference,
     console_watches: Vec<console_watch::ConsoleWatch>,
     console_requests: Vec<u64>,
+    console_sessions: Vec<console_lock::ConsoleSession>,
+    session_output: Vec<SessionEvent>,
     watch_output: Vec<ConsoleWatchResponse>,
 }
 
@@ -363,6 +379,8 @@ impl Sim {
             reference: check::watch::Reference::new(),
             console_watches: Vec::new(),
             console_requests: Vec::new(),
+            console_sessions: Vec::new(),
+            session_output: Vec::new(),
             watch_output: Vec::new(),
             config,
         };
@@ -602,7 +620,9 @@ impl Sim {
 
 mod actions;
 mod clients;
+pub mod console_lock;
 mod console_watch;
 mod events;
 
+pub use console_lock::{SessionEvent, SessionOutcome};
 pub use console_watch::{ConsoleWatchResponse, InFlight};

@@ -1,0 +1,273 @@
+//! Console `lock` and `elect`: etcdctl runs clientv3's concurrency recipes on the client
+//! side, and so does the simulator, with the same requests.
+//!
+//! A session grants a lease (`--ttl`, 10 s for `lock`, 60 s for `elect`) and keeps it alive
+//! every third of its TTL. It then creates `<name>/<lease in hex>` with a txn that puts the
+//! key (bound to the lease) only if it does not exist yet, and learns the key's create
+//! revision. It holds the lock, or wins the election, once no key under `<name>/` has an
+//! earlier create revision: clientv3 waits for those keys' deletion with a watch, the
+//! simulator asks again every [`CHECK_MS`] (the outcome and the keys written are the same).
+//! The session ends when its lease is gone, as etcdctl's does ("session expired").
+
+use super::*;
+use crate::mvcc::prefix_end;
+use crate::request::{
+    Compare, CompareResult, CompareTarget, PutRequest, RangeRequest, RequestOp, Response,
+    ResponseOp, SortOrder, SortTarget, TxnRequest,
+};
+use bytes::Bytes;
+
+/// How often a session checks the lock, its connection and its keep-alive (virtual ms).
+const CHECK_MS: u64 = 100;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    Granting,
+    Creating,
+    Waiting,
+    Held,
+    Ended,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Call {
+    Grant,
+    Create,
+    Check,
+    KeepAlive,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct ConsoleSession {
+    slot: usize,
+    incarnation: u64,
+    prefix: Bytes,
+    value: Bytes,
+    ttl: i64,
+    lease: i64,
+    key: Bytes,
+    my_revision: i64,
+    stage: Stage,
+    outstanding: Option<Call>,
+    next_keep_alive_ms: u64,
+}
+
+/// What happened to a console `lock` or `elect` ([`Action::Lock`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionOutcome {
+    /// The lock is held (or the election won): the session's key and value.
+    Acquired {
+        /// `<name>/<lease in hex>`.
+        key: Bytes,
+        /// Empty for a lock; the proposal for an election.
+        value: Bytes,
+    },
+    /// A request failed before the lock was held.
+    Failed(EtcdError),
+    /// The session's lease is gone.
+    Expired,
+}
+
+/// One event of a console session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionEvent {
+    /// Which session (in the order they were started, from 0).
+    pub session: usize,
+    /// Virtual time.
+    pub at_ms: u64,
+    /// What happened.
+    pub outcome: SessionOutcome,
+}
+
+impl Sim {
+    /// Events of console `lock`/`elect` sessions, in order.
+    pub fn session_output(&self) -> &[SessionEvent] {
+        &self.session_output
+    }
+
+    pub(super) fn console_lock_start(&mut self, member: u64, name: Bytes, value: Bytes, ttl: i64) {
+        let session = self.console_sessions.len();
+        let slot = self.index_of(member).unwrap_or(usize::MAX);
+        let mut prefix = name.to_vec();
+        prefix.push(b'/');
+        self.console_sessions.push(ConsoleSession {
+            slot,
+            incarnation: self.slots.get(slot).map_or(0, |s| s.incarnation),
+            prefix: prefix.into(),
+            value,
+            ttl,
+            lease: 0,
+            key: Bytes::new(),
+            my_revision: 0,
+            stage: Stage::Granting,
+            outstanding: None,
+            next_keep_alive_ms: 0,
+        });
+        if self
+            .slots
+            .get(slot)
+            .is_none_or(|s| s.server.is_none() || s.paused)
+        {
+            return self.session_end(session, SessionOutcome::Failed(EtcdError::Stopped));
+        }
+        self.session_check(session);
+    }
+
+    fn session_end(&mut self, session: usize, outcome: SessionOutcome) {
+        self.console_sessions[session].stage = Stage::Ended;
+        self.session_report(session, outcome);
+    }
+
+    fn session_report(&mut self, session: usize, outcome: SessionOutcome) {
+        self.hash.u64(13);
+        self.hash.u64(session as u64);
+        self.session_output.push(SessionEvent {
+            session,
+            at_ms: self.now_ms,
+            outcome,
+        });
+    }
+
+    pub(super) fn session_check(&mut self, s: usize) {
+        if self.console_sessions[s].stage == Stage::Ended {
+            return;
+        }
+        self.schedule(self.now_ms + CHECK_MS, Event::ConsoleSession { session: s });
+        let cs = &self.console_sessions[s];
+        let slot = &self.slots[cs.slot];
+        if slot.server.is_none() || slot.paused {
+            return;
+        }
+        if slot.incarnation != cs.incarnation {
+            // The member restarted: what was asked of it is lost; ask again.
+            let incarnation = slot.incarnation;
+            let cs = &mut self.console_sessions[s];
+            cs.incarnation = incarnation;
+            cs.outstanding = None;
+        }
+        let cs = &self.console_sessions[s];
+        if cs.outstanding.is_some() {
+            return;
+        }
+        let (call, request) = if cs.lease != 0 && self.now_ms >= cs.next_keep_alive_ms {
+            (
+                Call::KeepAlive,
+                ClientRequest::LeaseKeepAlive { id: cs.lease },
+            )
+        } else {
+            match cs.stage {
+                Stage::Granting => (
+                    Call::Grant,
+                    ClientRequest::LeaseGrant(crate::request::LeaseGrantRequest {
+                        ttl: cs.ttl,
+                        id: 0,
+                    }),
+                ),
+                Stage::Creating => (Call::Create, ClientRequest::Txn(create_txn(cs))),
+                Stage::Waiting => (
+                    Call::Check,
+                    ClientRequest::Range(RangeRequest {
+                        key: cs.prefix.clone(),
+                        range_end: prefix_end(&cs.prefix),
+                        limit: 1,
+                        sort_order: SortOrder::Ascend,
+                        sort_target: SortTarget::Create,
+                        ..RangeRequest::default()
+                    }),
+                ),
+                Stage::Held | Stage::Ended => return,
+            }
+        };
+        let cs = &mut self.console_sessions[s];
+        cs.outstanding = Some(call);
+        if call == Call::KeepAlive {
+            cs.next_keep_alive_ms = self.now_ms + (cs.ttl as u64 * 1000 / 3).max(CHECK_MS);
+        }
+        self.next_request += 1;
+        let id = self.next_request;
+        self.requests.insert(id, Requester::ConsoleSession(s));
+        let slot = cs.slot;
+        self.input(slot, Input::Client { id, request });
+    }
+
+    pub(super) fn session_answer(&mut self, s: usize, result: Result<ClientResponse, EtcdError>) {
+        let Some(call) = self.console_sessions[s].outstanding.take() else {
+            return;
+        };
+        if self.console_sessions[s].stage == Stage::Ended {
+            return;
+        }
+        let cs = &mut self.console_sessions[s];
+        match (call, result) {
+            (Call::KeepAlive, Ok(ClientResponse::LeaseKeepAlive(r))) if r.ttl <= 0 => {
+                self.session_end(s, SessionOutcome::Expired);
+            }
+            // A keep-alive that failed is tried again at the next check.
+            (Call::KeepAlive, Err(_)) => cs.next_keep_alive_ms = self.now_ms,
+            (Call::Grant, Ok(ClientResponse::Kv(Response::LeaseGrant(r)))) => {
+                cs.lease = r.id;
+                cs.next_keep_alive_ms = self.now_ms + (r.ttl as u64 * 1000 / 3).max(CHECK_MS);
+                let mut key = cs.prefix.to_vec();
+                key.extend_from_slice(format!("{:x}", r.id).as_bytes());
+                cs.key = key.into();
+                cs.stage = Stage::Creating;
+            }
+            (Call::Create, Ok(ClientResponse::Kv(Response::Txn(r)))) => {
+                cs.my_revision = if r.succeeded {
+                    r.header.revision
+                } else {
+                    match r.responses.first() {
+                        Some(ResponseOp::Range(got)) => {
+                            got.kvs.first().map_or(0, |kv| kv.create_revision)
+                        }
+                        _ => 0,
+                    }
+                };
+                cs.stage = Stage::Waiting;
+            }
+            (Call::Check, Ok(ClientResponse::Kv(Response::Range(r)))) => {
+                match r.kvs.first() {
+                    Some(owner) if owner.key == cs.key => {
+                        cs.stage = Stage::Held;
+                        let outcome = SessionOutcome::Acquired {
+                            key: cs.key.clone(),
+                            value: owner.value.clone(),
+                        };
+                        self.session_report(s, outcome);
+                    }
+                    // Our key is gone: the lease expired while we waited.
+                    None => self.session_end(s, SessionOutcome::Expired),
+                    Some(_) => {}
+                }
+            }
+            // Errors before the lock is held end the command, as they end etcdctl.
+            (Call::Grant | Call::Create, Err(e)) => {
+                self.session_end(s, SessionOutcome::Failed(e));
+            }
+            (_, _) => {}
+        }
+    }
+}
+
+/// clientv3's `Mutex.Lock` / `Election.Campaign` first step: create the key if it does not
+/// exist, else read it.
+fn create_txn(cs: &ConsoleSession) -> TxnRequest {
+    TxnRequest {
+        compare: vec![Compare {
+            key: cs.key.clone(),
+            range_end: Bytes::new(),
+            result: CompareResult::Equal,
+            target: CompareTarget::Create(0),
+        }],
+        success: vec![RequestOp::Put(PutRequest {
+            key: cs.key.clone(),
+            value: cs.value.clone(),
+            lease: cs.lease,
+            ..PutRequest::default()
+        })],
+        failure: vec![RequestOp::Range(RangeRequest {
+            key: cs.key.clone(),
+            ..RangeRequest::default()
+        })],
+    }
+}
