@@ -6,7 +6,7 @@
 //! key (bound to the lease) only if it does not exist yet, and learns the key's create
 //! revision. It holds the lock, or wins the election, once no key under `<name>/` has an
 //! earlier create revision: clientv3 waits for those keys' deletion with a watch, the
-//! simulator asks again every [`CHECK_MS`] (the outcome and the keys written are the same).
+//! simulator asks again every 100 ms (the outcome and the keys written are the same).
 //! The session ends when its lease is gone, as etcdctl's does ("session expired").
 
 use super::*;
