@@ -85,6 +85,7 @@ pub fn app(props: &AppProps) -> Html {
     let fragment = props.fragment.clone().unwrap_or_else(browser::fragment);
     let model = use_reducer(|| initial(&fragment));
     let written = use_mut_ref(String::new);
+    let reduced_motion = *use_state(browser::reduced_motion);
 
     // Time: one requestAnimationFrame loop, alive only while playing (browsers stop
     // animation frames in hidden tabs, so a background page does no work).
@@ -109,14 +110,15 @@ pub fn app(props: &AppProps) -> Html {
     let link = {
         let key = (model.log_version, model.playing, model.frame.now_ms / 1_000);
         let model = model.clone();
-        let written = written.clone();
-        use_memo(key, move |_| {
-            let link = model.script().to_link();
-            browser::set_fragment(&link);
-            *written.borrow_mut() = link.clone();
-            link
-        })
+        use_memo(key, move |_| model.script().to_link())
     };
+    {
+        let written = written.clone();
+        use_effect_with(link.clone(), move |link| {
+            browser::set_fragment(link);
+            *written.borrow_mut() = (**link).clone();
+        });
+    }
 
     // A link pasted into the address bar of this tab opens that run.
     {
@@ -157,12 +159,17 @@ pub fn app(props: &AppProps) -> Html {
             if let Some(e) = &model.error {
                 <p class="error" role="alert" data-testid="error">{ e }</p>
             }
+            if !model.frame.violations.is_empty() {
+                <p class="error" role="alert" data-testid="violations">
+                    { format!("A checker found a violation: {}", model.frame.violations.join("; ")) }
+                </p>
+            }
             <main>
                 <section class="left">
                     <ClusterView
                         frame={model.frame.clone()}
                         selected={model.selected}
-                        reduced_motion={browser::reduced_motion()}
+                        reduced_motion={reduced_motion}
                         dispatch={dispatch.clone()}
                     />
                     <Faults frame={model.frame.clone()} dispatch={dispatch.clone()} />

@@ -43,8 +43,6 @@ pub enum Msg {
     },
     /// Play or pause.
     TogglePlay,
-    /// Pause.
-    Pause,
     /// One event.
     Step,
     /// Run until something happens.
@@ -106,6 +104,8 @@ pub struct Model {
     pub log_version: u64,
     /// Virtual time owed from earlier frames (below one ms).
     carry_ms: f64,
+    /// What the console was last built from.
+    console_fingerprint: [usize; 4],
 }
 
 impl PartialEq for Model {
@@ -138,6 +138,7 @@ impl Model {
             branches: Rc::default(),
             log_version: 0,
             carry_ms: 0.0,
+            console_fingerprint: [usize::MAX; 4],
         };
         m.refresh(true);
         m
@@ -155,7 +156,11 @@ impl Model {
             .selected
             .and_then(|id| p.member_detail(id))
             .map(Rc::new);
-        self.console = Rc::new(console::transcript(p.log(), p.sim()));
+        let console_now = console::fingerprint(p.log(), p.sim());
+        if log_changed || console_now != self.console_fingerprint {
+            self.console = Rc::new(console::transcript(p.log(), p.sim()));
+            self.console_fingerprint = console_now;
+        }
         if log_changed {
             self.history = Rc::new(
                 p.log()
@@ -211,7 +216,6 @@ impl Reducible for Model {
                 m.run_frame(real_ms, clock);
             }
             Msg::TogglePlay => m.playing = !m.playing,
-            Msg::Pause => m.playing = false,
             Msg::Step => {
                 m.playing = false;
                 m.playground.borrow_mut().step_event();

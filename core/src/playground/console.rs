@@ -29,7 +29,7 @@ pub struct ConsoleEntry {
 }
 
 /// The address etcdctl would print for member `m` (the simulated client URL).
-pub fn endpoint(member: MemberId) -> Endpoint {
+fn endpoint(member: MemberId) -> Endpoint {
     Endpoint {
         address: format!("10.0.0.{member}:2379"),
     }
@@ -56,12 +56,25 @@ pub(super) fn action(member: MemberId, line: &str, stdin: &str) -> Option<Action
         .map(|request| Action::Request { member, request })
 }
 
+/// Changes whenever [`transcript`] would: the inputs processed so far and the answers,
+/// watch responses and session events received (cheap, so a host can skip rebuilding the
+/// transcript on frames where nothing reached the console).
+pub fn fingerprint(log: &[Step], sim: &Sim) -> [usize; 4] {
+    [
+        log.partition_point(|s| s.at_ms <= sim.now_ms()),
+        sim.console().len(),
+        sim.watch_output().len(),
+        sim.session_output().len(),
+    ]
+}
+
 /// Every console block up to now: commands with their answers, and watch output as it
 /// streams in.
 pub fn transcript(log: &[Step], sim: &Sim) -> Vec<ConsoleEntry> {
     let now = sim.now_ms();
     let requests = sim.console_requests();
-    let answers = sim.console();
+    let answers: std::collections::BTreeMap<u64, _> =
+        sim.console().iter().map(|a| (a.request, a)).collect();
     let mut out = Vec::new();
     let mut watches: Vec<(MemberId, Invocation)> = Vec::new();
     let mut sessions: Vec<(MemberId, Invocation)> = Vec::new();
@@ -94,7 +107,7 @@ pub fn transcript(log: &[Step], sim: &Sim) -> Vec<ConsoleEntry> {
             } else {
                 let id = requests.get(request_count).copied();
                 request_count += 1;
-                match id.and_then(|id| answers.iter().find(|a| a.request == id)) {
+                match id.and_then(|id| answers.get(&id)) {
                     Some(a) => {
                         entry.printed = match &a.result {
                             // etcdctl cannot reach a stopped member: its dial times out.

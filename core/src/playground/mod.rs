@@ -298,7 +298,7 @@ impl Playground {
                         match until {
                             Until::LeaderChange => (
                                 st.term * u64::from(st.role == crate::server::StateRole::Leader),
-                                srv.status().leader,
+                                st.leader,
                             ),
                             Until::Commit => (st.commit, 0),
                         }

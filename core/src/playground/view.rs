@@ -228,14 +228,7 @@ impl Playground {
         let members = sim
             .slots()
             .iter()
-            .map(|slot| {
-                let isolated = ids
-                    .iter()
-                    .filter(|o| **o != slot.id)
-                    .all(|o| cut.contains(&(slot.id, *o)) && cut.contains(&(*o, slot.id)))
-                    && ids.len() > 1;
-                member_view(slot.id, slot.server.as_ref(), &slot.disk, isolated)
-            })
+            .map(|slot| self.slot_view(slot))
             .collect();
         let messages = sim
             .in_flight()
@@ -267,10 +260,21 @@ impl Playground {
         }
     }
 
+    /// One member's summary: every link to and from it cut makes it isolated.
+    fn slot_view(&self, slot: &crate::sim::Slot) -> MemberView {
+        let network = self.sim.network();
+        let others = self.sim.slots().iter().filter(|o| o.id != slot.id);
+        let isolated = self.sim.slots().len() > 1
+            && others
+                .clone()
+                .all(|o| !network.connected(slot.id, o.id) && !network.connected(o.id, slot.id));
+        member_view(slot.id, slot.server.as_ref(), &slot.disk, isolated)
+    }
+
     /// The member panel of `id`, if it exists.
     pub fn member_detail(&self, id: MemberId) -> Option<MemberDetail> {
-        let frame_member = self.frame().members.into_iter().find(|m| m.id == id)?;
         let slot = self.sim.slots().iter().find(|s| s.id == id)?;
+        let frame_member = self.slot_view(slot);
         let Some(server) = &slot.server else {
             return Some(MemberDetail {
                 member: frame_member,

@@ -440,6 +440,7 @@ impl Server {
             id: r.id,
             term: r.term,
             role: r.state,
+            leader: r.leader_id,
             commit: r.raft_log.committed,
             first_index: self.raw.store().first(),
         }

@@ -40,6 +40,8 @@ pub struct RaftProgress {
     pub term: u64,
     /// Its role.
     pub role: StateRole,
+    /// The leader it knows (0 = none).
+    pub leader: u64,
     /// Highest index known committed.
     pub commit: u64,
     /// First index still in its log.
@@ -65,8 +67,6 @@ pub struct FollowerProgress {
     pub matched: u64,
     /// Next index the leader will send it.
     pub next: u64,
-    /// Whether it answered recently (raft's `recent_active`).
-    pub active: bool,
 }
 
 impl super::Server {
@@ -93,7 +93,6 @@ impl super::Server {
                 id: *id,
                 matched: p.matched,
                 next: p.next_idx,
-                active: p.recent_active,
             })
             .collect();
         out.sort_by_key(|p| p.id);

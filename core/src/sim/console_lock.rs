@@ -3,17 +3,17 @@
 //!
 //! A session grants a lease (`--ttl`, 10 s for `lock`, 60 s for `elect`) and keeps it alive
 //! every third of its TTL. It then creates `<name>/<lease in hex>` with a txn that puts the
-//! key (bound to the lease) only if it does not exist yet, and learns the key's create
-//! revision. It holds the lock, or wins the election, once no key under `<name>/` has an
-//! earlier create revision: clientv3 waits for those keys' deletion with a watch, the
-//! simulator asks again every 100 ms (the outcome and the keys written are the same).
+//! key (bound to the lease) only if it does not exist yet. It holds the lock, or wins the
+//! election, once no key under `<name>/` has an earlier create revision: clientv3 waits for
+//! those keys' deletion with a watch, the simulator asks again every 100 ms (the outcome and
+//! the keys written are the same).
 //! The session ends when its lease is gone, as etcdctl's does ("session expired").
 
 use super::*;
 use crate::mvcc::prefix_end;
 use crate::request::{
     Compare, CompareResult, CompareTarget, PutRequest, RangeRequest, RequestOp, Response,
-    ResponseOp, SortOrder, SortTarget, TxnRequest,
+    SortOrder, SortTarget, TxnRequest,
 };
 use bytes::Bytes;
 
@@ -46,7 +46,6 @@ pub(super) struct ConsoleSession {
     ttl: i64,
     lease: i64,
     key: Bytes,
-    my_revision: i64,
     stage: Stage,
     outstanding: Option<Call>,
     next_keep_alive_ms: u64,
@@ -98,7 +97,6 @@ impl Sim {
             ttl,
             lease: 0,
             key: Bytes::new(),
-            my_revision: 0,
             stage: Stage::Granting,
             outstanding: None,
             next_keep_alive_ms: 0,
@@ -181,7 +179,7 @@ impl Sim {
         let cs = &mut self.console_sessions[s];
         cs.outstanding = Some(call);
         if call == Call::KeepAlive {
-            cs.next_keep_alive_ms = self.now_ms + (cs.ttl as u64 * 1000 / 3).max(CHECK_MS);
+            cs.next_keep_alive_ms = self.now_ms + keep_alive_every(cs.ttl);
         }
         self.next_request += 1;
         let id = self.next_request;
@@ -206,25 +204,15 @@ impl Sim {
             (Call::KeepAlive, Err(_)) => cs.next_keep_alive_ms = self.now_ms,
             (Call::Grant, Ok(ClientResponse::Kv(Response::LeaseGrant(r)))) => {
                 cs.lease = r.id;
-                cs.next_keep_alive_ms = self.now_ms + (r.ttl as u64 * 1000 / 3).max(CHECK_MS);
+                cs.next_keep_alive_ms = self.now_ms + keep_alive_every(r.ttl);
                 let mut key = cs.prefix.to_vec();
                 key.extend_from_slice(format!("{:x}", r.id).as_bytes());
                 cs.key = key.into();
                 cs.stage = Stage::Creating;
             }
-            (Call::Create, Ok(ClientResponse::Kv(Response::Txn(r)))) => {
-                cs.my_revision = if r.succeeded {
-                    r.header.revision
-                } else {
-                    match r.responses.first() {
-                        Some(ResponseOp::Range(got)) => {
-                            got.kvs.first().map_or(0, |kv| kv.create_revision)
-                        }
-                        _ => 0,
-                    }
-                };
-                cs.stage = Stage::Waiting;
-            }
+            // Created now, or already there (a retry after a lost answer): either way the
+            // key is ours, and the check that follows compares it with the first one.
+            (Call::Create, Ok(ClientResponse::Kv(Response::Txn(_)))) => cs.stage = Stage::Waiting,
             (Call::Check, Ok(ClientResponse::Kv(Response::Range(r)))) => {
                 match r.kvs.first() {
                     Some(owner) if owner.key == cs.key => {
@@ -247,6 +235,11 @@ impl Sim {
             (_, _) => {}
         }
     }
+}
+
+/// clientv3 keeps a session's lease alive every third of its TTL.
+fn keep_alive_every(ttl_s: i64) -> u64 {
+    (ttl_s.max(0) as u64 * 1000 / 3).max(CHECK_MS)
 }
 
 /// clientv3's `Mutex.Lock` / `Election.Campaign` first step: create the key if it does not

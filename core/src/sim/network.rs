@@ -89,11 +89,6 @@ impl Network {
         };
     }
 
-    /// Links with their own behaviour, for display.
-    pub fn link_params(&self) -> impl Iterator<Item = ((u64, u64), NetworkParams)> + '_ {
-        self.links.iter().map(|(k, v)| (*k, *v))
-    }
-
     /// Restores every link.
     pub fn heal(&mut self) {
         self.cut.clear();
