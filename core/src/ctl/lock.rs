@@ -14,6 +14,8 @@ pub struct Session {
     pub value: String,
     /// The session lease's TTL, in seconds.
     pub ttl: i64,
+    /// `elect -l`: observe the election instead of campaigning.
+    pub observe: bool,
 }
 
 /// `lock [--ttl=10] <lockname>`.
@@ -32,22 +34,27 @@ pub(super) fn parse_lock(pos: &[String], args: &Args) -> Result<Command, CtlErro
         name: name.clone(),
         value: String::new(),
         ttl: args.int("ttl", 10)?,
+        observe: false,
     }))
 }
 
-/// `elect <election-name> <proposal>` (`-l` observes, which the console cannot yet).
+/// `elect <election-name> <proposal>`, or `elect -l <election-name>` to observe.
 pub(super) fn parse_elect(pos: &[String], args: &Args) -> Result<Command, CtlError> {
     let listen = args.bool("listen")?;
     match (pos, listen) {
         ([_], false) => Err(CtlError::args("no proposal argument but -l not set")),
         ([_, _], true) => Err(CtlError::args("proposal given but -l is set")),
-        ([_], true) => Err(CtlError::feature(
-            "the console cannot observe an election (`elect -l`) yet",
-        )),
+        ([name], true) => Ok(Command::Elect(Session {
+            name: name.clone(),
+            value: String::new(),
+            ttl: 60,
+            observe: true,
+        })),
         ([name, proposal], false) => Ok(Command::Elect(Session {
             name: name.clone(),
             value: proposal.clone(),
             ttl: 60,
+            observe: false,
         })),
         _ => Err(CtlError::args(
             "elect takes one election name argument and an optional proposal argument",

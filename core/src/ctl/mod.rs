@@ -177,7 +177,8 @@ pub enum Command {
     Watch(crate::watch::WatchCreateRequest),
     /// `lock <name>`: holds the lock until the session expires (see [`print_session`]).
     Lock(Session),
-    /// `elect <name> <proposal>`: campaigns, then leads until the session expires.
+    /// `elect <name> <proposal>`: campaigns, then leads until the session expires; or
+    /// `elect -l <name>`: prints every new leader.
     Elect(Session),
     /// `version`.
     Version,

@@ -19,6 +19,7 @@ Commands (etcdctl 3.4 syntax; a leading `etcdctl` is accepted):
   watch [--prefix] [--rev=N] [--prev-kv] <key> [range_end]   (keeps printing events)
   lock [--ttl=10] <name>   (prints the lock's key once held; holds it while the session lives)
   elect <name> <proposal>  (prints the leader key and proposal once elected)
+  elect -l <name>          (prints each new leader's key and proposal)
   lease grant <ttl> | revoke <id> | timetolive <id> [--keys] | list | keep-alive --once <id>
   member list
   endpoint status | endpoint hashkv [--rev=N]

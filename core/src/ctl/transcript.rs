@@ -8,6 +8,8 @@
 //! SUCCESS                  a line of its standard output
 //! ! Error: …               the last line of its standard error
 //! ! exit 1                 its exit code, when not 0
+//! $ watch foo &            a command started in the background (job 1, 2, … in order)
+//! $ kill %1                stops job 1 and shows what it printed while it ran
 //! ```
 //!
 //! Values that differ between two clusters (member, cluster and lease IDs, addresses,
@@ -23,6 +25,18 @@ pub struct Step {
     pub command: String,
     /// Its standard input (lines joined with `\n`, each ending with one).
     pub stdin: String,
+}
+
+impl Step {
+    /// The command line of a background job (`… &`).
+    pub fn background(&self) -> Option<&str> {
+        self.command.strip_suffix(" &")
+    }
+
+    /// The job a `kill %N` stops (1 = the first job started).
+    pub fn killed_job(&self) -> Option<usize> {
+        self.command.strip_prefix("kill %")?.parse().ok()
+    }
 }
 
 /// Reads the commands (and their input) from a transcript, ignoring what they printed.
@@ -127,6 +141,24 @@ impl Masks {
         }
     }
 
+    /// Learns the session leases in the keys a `lock` or `elect` job printed
+    /// (`<name>/<lease in hex>`).
+    pub fn learn_session_keys(&mut self, stdout: &str) {
+        for line in stdout.lines() {
+            let Some((_, hex)) = line.rsplit_once('/') else {
+                continue;
+            };
+            if hex.len() < 8 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            if let Ok(id) = i64::from_str_radix(hex, 16) {
+                if !self.leases.contains(&id) {
+                    self.leases.push(id);
+                }
+            }
+        }
+    }
+
     /// Replaces real values by placeholders, and remaining TTLs (which depend on timing)
     /// by `<n>`.
     pub fn mask(&self, text: &str) -> String {
@@ -134,6 +166,7 @@ impl Masks {
         for (i, id) in self.leases.iter().enumerate() {
             let name = format!("<lease{}>", i + 1);
             s = replace_word(&s, &format!("{id:016x}"), &name);
+            s = replace_word(&s, &format!("{id:x}"), &name);
             s = replace_word(&s, &id.to_string(), &name);
         }
         for key in ["cluster_id", "member_id", "leader", "ID"] {
@@ -259,6 +292,19 @@ mod tests {
             render(&step, &printed, &masks),
             "$ lease timetolive <lease1>\nlease <lease1> granted with TTL(60s), remaining(<n>s)\n! Error: etcdserver: no leader\n! exit 1\n"
         );
+        masks.learn_session_keys("lock/1a2b3c4d5e6f7\n\n");
+        assert_eq!(masks.mask("lock/1a2b3c4d5e6f7\n"), "lock/<lease2>\n");
+        let bg = Step {
+            command: "watch foo &".into(),
+            stdin: String::new(),
+        };
+        assert_eq!(bg.background(), Some("watch foo"));
+        assert_eq!(step.background(), None);
+        let kill = Step {
+            command: "kill %2".into(),
+            stdin: String::new(),
+        };
+        assert_eq!(kill.killed_job(), Some(2));
         assert_eq!(
             masks.unmask("put --lease=<lease1> k v"),
             "put --lease=694d77aa9e38260f k v"

@@ -50,6 +50,7 @@ pub(super) fn action(member: MemberId, line: &str, stdin: &str) -> Option<Action
             name: s.name.clone().into(),
             value: s.value.clone().into(),
             ttl: s.ttl,
+            observe: s.observe,
         });
     }
     inv.request()

@@ -131,7 +131,8 @@ impl Sim {
                 name,
                 value,
                 ttl,
-            } => self.console_lock_start(member, name, value, ttl),
+                observe,
+            } => self.console_lock_start(member, name, value, ttl, observe),
             Action::Workload { running } => {
                 self.workload = running;
                 if running {

@@ -8,6 +8,13 @@
 //! those keys' deletion with a watch, the simulator asks again every 100 ms (the outcome and
 //! the keys written are the same).
 //! The session ends when its lease is gone, as etcdctl's does ("session expired").
+//!
+//! `elect -l` (observe) also opens a session, as etcdctl does, but only reads: it asks for
+//! the first-created key under `<name>/` every 100 ms and reports it whenever its key or
+//! mod revision differ from the last one reported (a new leader, or a proclamation).
+//! clientv3 follows the same key with a watch; the two print the same lines unless the
+//! leadership changes twice within 100 ms. Failed reads are asked again, as clientv3
+//! retries them.
 
 use super::*;
 use crate::mvcc::prefix_end;
@@ -26,6 +33,8 @@ enum Stage {
     Creating,
     Waiting,
     Held,
+    /// `elect -l`: reading the leader over and over.
+    Observing,
     Ended,
 }
 
@@ -49,12 +58,17 @@ pub(super) struct ConsoleSession {
     stage: Stage,
     outstanding: Option<Call>,
     next_keep_alive_ms: u64,
+    /// Only observes the election (`elect -l`).
+    observe: bool,
+    /// The leader key last reported by an observer, and its mod revision.
+    observed: Option<(Bytes, i64)>,
 }
 
 /// What happened to a console `lock` or `elect` ([`Action::Lock`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SessionOutcome {
-    /// The lock is held (or the election won): the session's key and value.
+    /// The lock is held (or the election won): the session's key and value. For an
+    /// observer, a new leader (or proclamation): the leader's key and value.
     Acquired {
         /// `<name>/<lease in hex>`.
         key: Bytes,
@@ -84,7 +98,14 @@ impl Sim {
         &self.session_output
     }
 
-    pub(super) fn console_lock_start(&mut self, member: u64, name: Bytes, value: Bytes, ttl: i64) {
+    pub(super) fn console_lock_start(
+        &mut self,
+        member: u64,
+        name: Bytes,
+        value: Bytes,
+        ttl: i64,
+        observe: bool,
+    ) {
         let session = self.console_sessions.len();
         let slot = self.index_of(member).unwrap_or(usize::MAX);
         let mut prefix = name.to_vec();
@@ -100,6 +121,8 @@ impl Sim {
             stage: Stage::Granting,
             outstanding: None,
             next_keep_alive_ms: 0,
+            observe,
+            observed: None,
         });
         if self
             .slots
@@ -162,7 +185,7 @@ impl Sim {
                     }),
                 ),
                 Stage::Creating => (Call::Create, ClientRequest::Txn(create_txn(cs))),
-                Stage::Waiting => (
+                Stage::Waiting | Stage::Observing => (
                     Call::Check,
                     ClientRequest::Range(RangeRequest {
                         key: cs.prefix.clone(),
@@ -197,6 +220,12 @@ impl Sim {
         }
         let cs = &mut self.console_sessions[s];
         match (call, result) {
+            // An observer does not need its session: it goes on without it.
+            (Call::KeepAlive, Ok(ClientResponse::LeaseKeepAlive(r)))
+                if r.ttl <= 0 && cs.observe =>
+            {
+                cs.lease = 0;
+            }
             (Call::KeepAlive, Ok(ClientResponse::LeaseKeepAlive(r))) if r.ttl <= 0 => {
                 self.session_end(s, SessionOutcome::Expired);
             }
@@ -208,11 +237,29 @@ impl Sim {
                 let mut key = cs.prefix.to_vec();
                 key.extend_from_slice(format!("{:x}", r.id).as_bytes());
                 cs.key = key.into();
-                cs.stage = Stage::Creating;
+                cs.stage = if cs.observe {
+                    Stage::Observing
+                } else {
+                    Stage::Creating
+                };
             }
             // Created now, or already there (a retry after a lost answer): either way the
             // key is ours, and the check that follows compares it with the first one.
             (Call::Create, Ok(ClientResponse::Kv(Response::Txn(_)))) => cs.stage = Stage::Waiting,
+            (Call::Check, Ok(ClientResponse::Kv(Response::Range(r)))) if cs.observe => {
+                let Some(leader) = r.kvs.first() else {
+                    return;
+                };
+                let seen = (leader.key.clone(), leader.mod_revision);
+                if cs.observed.as_ref() != Some(&seen) {
+                    cs.observed = Some(seen);
+                    let outcome = SessionOutcome::Acquired {
+                        key: leader.key.clone(),
+                        value: leader.value.clone(),
+                    };
+                    self.session_report(s, outcome);
+                }
+            }
             (Call::Check, Ok(ClientResponse::Kv(Response::Range(r)))) => {
                 match r.kvs.first() {
                     Some(owner) if owner.key == cs.key => {

@@ -101,6 +101,8 @@ pub enum Action {
         value: bytes::Bytes,
         /// The session lease's TTL, in seconds.
         ttl: i64,
+        /// Only observe the election (`elect -l`): report each new leader.
+        observe: bool,
     },
     /// Start or stop the random client workload.
     Workload {
