@@ -188,3 +188,44 @@ test('keyboard: members, console history and time controls work without a mouse'
   assert.match(out, /etcdctl version: 3\.4\.23/);
   assert.deepEqual(errors, []);
 });
+
+test('clients are drawn, members are dragged into islands, and elect -l follows the leader', async () => {
+  const errors = [];
+  const page = await open(base, errors);
+  await page.selectOption('[data-testid="speed"]', FAST);
+  await leader(page);
+
+  // The workload's clients and the console ("you") are tied to the members they talk to.
+  assert.equal(await page.locator('[data-testid^="client-c"]').count(), 2);
+  assert.equal(await page.getAttribute('[data-testid="client-you"]', 'data-member'), 'n1');
+  await page.selectOption('[data-testid="console-member"]', '3');
+  assert.equal(await page.getAttribute('[data-testid="client-you"]', 'data-member'), 'n3');
+  await page.waitForSelector('.client.waiting', { timeout: 20000 });
+
+  // Drag n1 and n2 into island B, then split: they lose their links to n3, n4 and n5.
+  for (const id of ['n1', 'n2']) {
+    await page.dragAndDrop(`[data-testid="chip-${id}"]`, '[data-testid="island-B"]');
+    await page.locator(`[data-testid="island-B"] [data-testid="chip-${id}"]`).waitFor();
+  }
+  await page.click('[data-testid="split-islands"]');
+  const up = (a, b) => page.$eval(`[data-testid="link-${a}-${b}"]`, (e) => e.checked);
+  await page.waitForFunction(() => !document.querySelector('[data-testid="link-n1-n3"]').checked);
+  assert.equal(await up('n1', 'n3'), false);
+  assert.equal(await up('n5', 'n2'), false);
+  assert.equal(await up('n1', 'n2'), true);
+  assert.equal(await up('n3', 'n4'), true);
+
+  // The majority island keeps (or elects) a leader; an observer there sees the winner.
+  await page.waitForFunction(() => ['n3', 'n4', 'n5'].some((n) =>
+    document.querySelector(`[data-testid="member-${n}"]`).dataset.role === 'leader'), null, { timeout: 30000 });
+  await page.selectOption('[data-testid="console-member"]', '3');
+  await page.fill('[data-testid="console-input"]', 'elect -l myelection');
+  await page.press('[data-testid="console-input"]', 'Enter');
+  const won = await run(page, 'n4', 'elect myelection first', 'first');
+  assert.match(won, /^myelection\/[0-9a-f]+\nfirst\n/);
+  await page.waitForFunction(() => (document.querySelector('[data-testid="console-output"]')
+    .textContent.match(/\nfirst\n/g) ?? []).length >= 2, null, { timeout: 20000 });
+  await page.click('[data-testid="play-pause"]');
+  await page.screenshot({ path: path.join(shots, 'islands-and-clients.png'), fullPage: true });
+  assert.deepEqual(errors, []);
+});

@@ -169,6 +169,7 @@ pub fn app(props: &AppProps) -> Html {
                     <ClusterView
                         frame={model.frame.clone()}
                         selected={model.selected}
+                        console_member={model.console_member}
                         reduced_motion={reduced_motion}
                         dispatch={dispatch.clone()}
                     />

@@ -1,5 +1,7 @@
 //! The cluster on a ring (SVG): members with role colour, shape and label, term, election
-//! timer; links (cut directions in red); messages in flight moving along them.
+//! timer; links (cut directions in red); messages in flight moving along them; the clients
+//! (and the console, "you") in the middle, each tied to the member it talks to, the tie
+//! solid and labelled while a call waits.
 
 use crate::model::Msg;
 use orrery_core::playground::view::{Frame, MemberView, Role};
@@ -18,6 +20,8 @@ pub struct ClusterViewProps {
     pub frame: Rc<Frame>,
     /// The member whose panel is open.
     pub selected: Option<u64>,
+    /// The member the console talks to.
+    pub console_member: u64,
     /// Draw messages without motion.
     pub reduced_motion: bool,
     /// Where messages go.
@@ -32,6 +36,64 @@ fn position(i: usize, n: usize) -> (f64, f64) {
     }
     let a = -PI / 2.0 + 2.0 * PI * i as f64 / n as f64;
     (c + RING * a.cos(), c + RING * a.sin())
+}
+
+/// Where client `i` of `n` sits (the console is one more): a small ring inside the members',
+/// or around the only member.
+fn client_position(i: usize, n: usize, members: usize) -> (f64, f64) {
+    let c = SIZE / 2.0;
+    let r = if members == 1 { 95.0 } else { 62.0 };
+    let a = -PI / 2.0 + PI / n as f64 + 2.0 * PI * i as f64 / n as f64;
+    (c + r * a.cos(), c + r * a.sin())
+}
+
+/// The clients, the console last: a tie to the member each talks to and a small box.
+fn clients(f: &Frame, console_member: u64) -> Html {
+    let n = f.members.len();
+    let index = |id: u64| f.members.iter().position(|m| m.id == id);
+    let count = f.clients.len() + 1;
+    let console = (console_member, None, 0);
+    let all = f
+        .clients
+        .iter()
+        .map(|c| (c.member, c.waiting, c.waited_ms))
+        .chain(std::iter::once(console));
+    let drawn = all.enumerate().filter_map(|(i, (member, waiting, waited))| {
+        let m = index(member)?;
+        let (x, y) = client_position(i, count, n);
+        let (mx, my) = position(m, n);
+        let is_console = i == count - 1;
+        let name = if is_console {
+            "you".to_owned()
+        } else {
+            format!("c{}", i + 1)
+        };
+        let title = match waiting {
+            Some(call) => format!("{name} → n{member}: {call}, waiting {waited} ms"),
+            None if is_console => format!("the console talks to n{member}"),
+            None => format!("{name} → n{member}: idle"),
+        };
+        // The tie ends at the member's edge, not its centre.
+        let (dx, dy) = (mx - x, my - y);
+        let len = (dx * dx + dy * dy).sqrt().max(1.0);
+        let (ex, ey) = (mx - dx / len * NODE, my - dy / len * NODE);
+        let (lx, ly) = ((x + ex) / 2.0, (y + ey) / 2.0);
+        Some(html! {
+            <g class={classes!("client", is_console.then_some("console"), waiting.map(|_| "waiting"))}
+                data-testid={format!("client-{name}")} data-member={format!("n{member}")}>
+                <title>{ title }</title>
+                <line class="tie" x1={format!("{x:.1}")} y1={format!("{y:.1}")}
+                    x2={format!("{ex:.1}")} y2={format!("{ey:.1}")} />
+                if let Some(call) = waiting {
+                    <text class="call" x={format!("{lx:.1}")} y={format!("{ly:.1}")}>{ call }</text>
+                }
+                <rect x={format!("{:.1}", x - 14.0)} y={format!("{:.1}", y - 9.0)}
+                    width="28" height="18" rx="4" />
+                <text x={format!("{x:.1}")} y={format!("{:.1}", y + 4.0)}>{ name }</text>
+            </g>
+        })
+    });
+    html! { <g class="clients">{ for drawn }</g> }
 }
 
 fn role_label(role: Role) -> &'static str {
@@ -166,6 +228,7 @@ pub fn cluster_view(props: &ClusterViewProps) -> Html {
             <svg viewBox={format!("0 0 {SIZE} {SIZE}")} role="group"
                 aria-label="the cluster: members on a ring, messages in flight">
                 { for links }
+                { clients(f, props.console_member) }
                 { for messages }
                 { for nodes }
             </svg>
@@ -175,7 +238,7 @@ pub fn cluster_view(props: &ClusterViewProps) -> Html {
                 <span class="key heartbeat">{ "heartbeat" }</span>
                 <span class="key snapshot">{ "snapshot" }</span>
                 <span class="key other">{ "other" }</span>
-                <span>{ "· ring = election timer · red link = cut" }</span>
+                <span>{ "· ring = election timer · red link = cut · c1… = clients, you = the console" }</span>
             </figcaption>
         </figure>
     }

@@ -1,6 +1,8 @@
-//! Faults: crash and restart members, isolate one, split the cluster into islands, cut
-//! single directions in the link matrix, set latency and loss (for all links or one), heal.
+//! Faults: crash and restart members, isolate one, split the cluster into islands (see
+//! `islands`), cut single directions in the link matrix, set latency and loss (for all
+//! links or one), heal.
 
+use crate::islands::Islands;
 use crate::model::Msg;
 use orrery_core::playground::view::{Frame, Role};
 use orrery_core::playground::{MemberId, UserInput};
@@ -18,8 +20,6 @@ pub struct FaultsProps {
     /// Where messages go.
     pub dispatch: Callback<Msg>,
 }
-
-const ISLANDS: &[&str] = &["A", "B", "C"];
 
 fn act(d: &Callback<Msg>, input: UserInput) -> Callback<MouseEvent> {
     let d = d.clone();
@@ -40,8 +40,6 @@ pub fn faults(props: &FaultsProps) -> Html {
     let f = &props.frame;
     let d = &props.dispatch;
     let ids: Vec<MemberId> = f.members.iter().map(|m| m.id).collect();
-    // Island of each member (index into ISLANDS), for "split into islands".
-    let islands = use_state(|| vec![0usize; 9]);
     let latency = use_state(|| (15u64, 40u64));
     let loss = use_state(|| 0u64);
     let link = use_state(|| (1u64, 2u64));
@@ -49,16 +47,6 @@ pub fn faults(props: &FaultsProps) -> Html {
     let rows = f.members.iter().map(|m| {
         let id = m.id;
         let down = m.role == Role::Down;
-        let on_island = {
-            let islands = islands.clone();
-            Callback::from(move |e: Event| {
-                if let Some(v) = number(&e) {
-                    let mut next = (*islands).clone();
-                    next[id as usize - 1] = v as usize;
-                    islands.set(next);
-                }
-            })
-        };
         html! {
             <tr>
                 <th scope="row">{ format!("n{id}") }</th>
@@ -70,29 +58,9 @@ pub fn faults(props: &FaultsProps) -> Html {
                     <button data-testid={format!("isolate-n{id}")} disabled={m.isolated}
                         onclick={act(d, UserInput::Isolate(id))}>{ "isolate" }</button>
                 </td>
-                <td>
-                    <select aria-label={format!("island of n{id}")} onchange={on_island}>
-                        { for ISLANDS.iter().enumerate().map(|(i, name)| html! {
-                            <option value={i.to_string()}
-                                selected={islands[id as usize - 1] == i}>{ *name }</option>
-                        }) }
-                    </select>
-                </td>
             </tr>
         }
     });
-    let split = {
-        let groups: Vec<Vec<MemberId>> = (0..ISLANDS.len())
-            .map(|i| {
-                ids.iter()
-                    .copied()
-                    .filter(|id| islands[*id as usize - 1] == i)
-                    .collect::<Vec<_>>()
-            })
-            .filter(|g| !g.is_empty())
-            .collect();
-        act(d, UserInput::Partition(groups))
-    };
     let matrix = html! {
         <table class="matrix" aria-label="links: row sends to column; untick to cut one direction">
             <tr><th>{ "from \\ to" }</th>
@@ -176,11 +144,11 @@ pub fn faults(props: &FaultsProps) -> Html {
         <section class="faults" aria-label="faults">
             <h2>{ "Faults" }</h2>
             <table class="members">
-                <tr><th>{ "member" }</th><th>{ "actions" }</th><th>{ "island" }</th></tr>
+                <tr><th>{ "member" }</th><th>{ "actions" }</th></tr>
                 { for rows }
             </table>
+            <Islands members={ids.clone()} dispatch={d.clone()} />
             <div class="group">
-                <button data-testid="split-islands" onclick={split}>{ "split into islands" }</button>
                 <button data-testid="heal-all" onclick={act(d, UserInput::Heal)}>{ "heal all" }</button>
                 <button data-testid="workload-off" onclick={act(d, UserInput::Workload(false))}>
                     { "stop clients" }</button>

@@ -11,6 +11,7 @@ pub mod cluster_view;
 pub mod console;
 pub mod controls;
 pub mod faults;
+pub mod islands;
 pub mod member_panel;
 pub mod model;
 

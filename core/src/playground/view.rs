@@ -116,6 +116,17 @@ pub struct MessageView {
     pub progress: f64,
 }
 
+/// One of the workload's clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientView {
+    /// The member it talks to.
+    pub member: MemberId,
+    /// The call it waits on (`get`, `put`, `del`, `txn`), if any.
+    pub waiting: Option<&'static str>,
+    /// How long it has waited, ms.
+    pub waited_ms: u64,
+}
+
 /// Everything the cluster view draws at one moment.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Frame {
@@ -129,6 +140,8 @@ pub struct Frame {
     pub members: Vec<MemberView>,
     /// Messages in flight (at most [`MAX_DRAWN_MESSAGES`]).
     pub messages: Vec<MessageView>,
+    /// The workload's clients.
+    pub clients: Vec<ClientView>,
     /// Directed links that are cut.
     pub cut: Vec<(MemberId, MemberId)>,
     /// Checker violations found so far (described).
@@ -252,6 +265,14 @@ impl Playground {
             events: sim.events(),
             members,
             messages,
+            clients: sim
+                .client_states()
+                .map(|(member, waiting)| ClientView {
+                    member,
+                    waiting: waiting.map(|(call, _)| call_name(call)),
+                    waited_ms: waiting.map_or(0, |(_, at)| now.saturating_sub(at)),
+                })
+                .collect(),
             cut: cut
                 .into_iter()
                 .filter(|(a, b)| ids.contains(a) && ids.contains(b))
@@ -417,6 +438,16 @@ fn member_view(
         revision: server.state_machine().store().revision(),
         timer: (timer.elapsed, timer.timeout),
         isolated,
+    }
+}
+
+fn call_name(call: &crate::sim::history::Call) -> &'static str {
+    use crate::sim::history::Call;
+    match call {
+        Call::Get { .. } => "get",
+        Call::Put { .. } => "put",
+        Call::Delete { .. } => "del",
+        Call::Cas { .. } => "txn",
     }
 }
 

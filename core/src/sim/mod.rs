@@ -31,7 +31,7 @@ use crate::server::{
 };
 use crate::EtcdError;
 use check::{RaftSafety, Violation};
-use history::Operation;
+use history::{Call, Operation};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::cmp::Reverse;
@@ -459,6 +459,18 @@ impl Sim {
             }
         }
         all
+    }
+
+    /// The workload's clients now, in order: the member each talks to and the call it is
+    /// waiting on, with when it was made.
+    pub fn client_states(&self) -> impl Iterator<Item = (u64, Option<(&Call, u64)>)> + '_ {
+        self.clients.iter().map(|c| {
+            let member = self.slots.get(c.member).map_or(0, |s| s.id);
+            (
+                member,
+                c.outstanding.as_ref().map(|(_, call, at)| (call, *at)),
+            )
+        })
     }
 
     /// Events processed so far.
