@@ -1,7 +1,8 @@
 // Measures the playground's frame rate: 9 members with the client workload running at 1x,
 // for 5 s of wall time, counting animation frames the page painted and the simulation
 // updates it drew. Not a test (speed is measured, never asserted): run it after
-// `cargo xtask dist` with `node e2e/measure-fps.mjs`.
+// `cargo xtask dist` with `node e2e/measure-fps.mjs` (`--panel` also keeps n1's member
+// panel open, which is redrawn on every frame).
 import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -33,6 +34,8 @@ await page.fill('[data-testid="seed"]', '9');
 await page.click('[data-testid="new-run"]');
 await page.locator('[data-testid="member-n9"]').waitFor();
 await page.selectOption('[data-testid="speed"]', '4'); // 1x
+const panel = process.argv.includes('--panel');
+if (panel) await page.click('[data-testid="member-n1"]');
 await page.waitForTimeout(2000);
 const result = await page.evaluate(() => new Promise((resolve) => {
   let frames = 0;
@@ -48,7 +51,7 @@ const result = await page.evaluate(() => new Promise((resolve) => {
   }
   requestAnimationFrame(frame);
 }));
-console.log(`9 members, workload on, 1x: ${(result.frames / result.seconds).toFixed(1)} painted frames/s, `
+console.log(`9 members, workload on, 1x${panel ? ', member panel open' : ''}: ${(result.frames / result.seconds).toFixed(1)} painted frames/s, `
   + `${(result.updates / result.seconds).toFixed(1)} simulation updates drawn/s `
   + `(${result.messages} messages in flight at the end)`);
 await browser.close();

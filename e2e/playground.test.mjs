@@ -1,6 +1,7 @@
 // End-to-end: serves dist/ on 127.0.0.1 and drives Debian's Chromium with playwright-core.
 // Run by `cargo xtask test` after `cargo xtask dist` (DIST_DIR and CHROMIUM_PATH override
-// the served folder and the browser). Screenshots go to e2e/screenshots/.
+// the served folder and the browser; BASE_URL tests a page served elsewhere instead, such
+// as `cargo xtask serve`'s). Screenshots go to e2e/screenshots/.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -44,7 +45,7 @@ before(async () => {
     }
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${server.address().port}/`;
+  base = process.env.BASE_URL ?? `http://127.0.0.1:${server.address().port}/`;
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,

@@ -5,7 +5,7 @@ use crate::browser;
 use crate::cluster_view::ClusterView;
 use crate::console::Console;
 use crate::controls::Controls;
-use crate::faults::Faults;
+use crate::faults::{FaultRow, Faults};
 use crate::member_panel::MemberPanel;
 use crate::model::{Model, Msg};
 use orrery_core::playground::script::Script;
@@ -142,9 +142,11 @@ pub fn app(props: &AppProps) -> Html {
         });
     }
 
+    // One callback for the page's life: children compare it by identity, so a new one on
+    // every frame would redraw every component on every frame.
     let dispatch = {
-        let model = model.clone();
-        Callback::from(move |msg: Msg| model.dispatch(msg))
+        let dispatcher = model.dispatcher();
+        use_callback((), move |msg: Msg, _| dispatcher.dispatch(msg))
     };
     let share_url = browser::url_with_fragment(&link);
     html! {
@@ -173,7 +175,8 @@ pub fn app(props: &AppProps) -> Html {
                         reduced_motion={reduced_motion}
                         dispatch={dispatch.clone()}
                     />
-                    <Faults frame={model.frame.clone()} dispatch={dispatch.clone()} />
+                    <Faults members={FaultRow::of(&model.frame)} cut={model.frame.cut.clone()}
+                        dispatch={dispatch.clone()} />
                 </section>
                 <section class="right">
                     <Console

@@ -7,18 +7,45 @@ use crate::model::Msg;
 use orrery_core::playground::view::{Frame, Role};
 use orrery_core::playground::{MemberId, UserInput};
 use orrery_core::sim::NetworkParams;
-use std::rc::Rc;
 use wasm_bindgen::JsCast;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-/// Properties.
+/// What the faults panel shows of a member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FaultRow {
+    /// The member.
+    pub id: MemberId,
+    /// Crashed.
+    pub down: bool,
+    /// Cut off from every other member.
+    pub isolated: bool,
+}
+
+/// Properties: only what the panel shows, so that it is not redrawn on every frame.
 #[derive(Properties, PartialEq)]
 pub struct FaultsProps {
-    /// The cluster now.
-    pub frame: Rc<Frame>,
+    /// The members.
+    pub members: Vec<FaultRow>,
+    /// Directed links that are cut.
+    pub cut: Vec<(MemberId, MemberId)>,
     /// Where messages go.
     pub dispatch: Callback<Msg>,
+}
+
+impl FaultRow {
+    /// The rows of a frame.
+    pub fn of(frame: &Frame) -> Vec<Self> {
+        frame
+            .members
+            .iter()
+            .map(|m| Self {
+                id: m.id,
+                down: m.role == Role::Down,
+                isolated: m.isolated,
+            })
+            .collect()
+    }
 }
 
 fn act(d: &Callback<Msg>, input: UserInput) -> Callback<MouseEvent> {
@@ -37,16 +64,14 @@ fn number(e: &Event) -> Option<u64> {
 /// The faults panel.
 #[function_component(Faults)]
 pub fn faults(props: &FaultsProps) -> Html {
-    let f = &props.frame;
     let d = &props.dispatch;
-    let ids: Vec<MemberId> = f.members.iter().map(|m| m.id).collect();
+    let ids: Vec<MemberId> = props.members.iter().map(|m| m.id).collect();
     let latency = use_state(|| (15u64, 40u64));
     let loss = use_state(|| 0u64);
     let link = use_state(|| (1u64, 2u64));
 
-    let rows = f.members.iter().map(|m| {
-        let id = m.id;
-        let down = m.role == Role::Down;
+    let rows = props.members.iter().map(|m| {
+        let (id, down) = (m.id, m.down);
         html! {
             <tr>
                 <th scope="row">{ format!("n{id}") }</th>
@@ -73,7 +98,7 @@ pub fn faults(props: &FaultsProps) -> Html {
                         if a == b {
                             return html! { <td>{ "·" }</td> };
                         }
-                        let up = !f.cut.contains(&(a, b));
+                        let up = !props.cut.contains(&(a, b));
                         let input = if up { UserInput::Cut(a, b) } else { UserInput::Restore(a, b) };
                         let d = d.clone();
                         let onchange = Callback::from(move |_: Event| d.emit(Msg::Act(input.clone())));

@@ -8,6 +8,7 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 mod tools;
+mod trunk;
 mod web;
 
 const USAGE: &str = "\
@@ -19,8 +20,10 @@ commands:
           simulated run natively and in wasm32 under Node (equal trace hashes), the
           playground's wasm tests in headless Chromium, and its end-to-end tests
           (playwright-core driving Chromium against dist/)
-  serve   [--port P]  build the playground (release) and serve it at http://127.0.0.1:8080
-          (installs wasm-bindgen-cli at Cargo.lock's version and npm binaryen first)
+  serve   [--port P] [--no-trunk]  build the playground (release) and serve it at
+          http://127.0.0.1:8080 with trunk 0.21.14, which rebuilds and reloads on edits
+          (installs trunk, wasm-bindgen-cli at Cargo.lock's version and npm binaryen
+          first); --no-trunk serves `cargo xtask dist`'s bundle without trunk
   dist    build the playground's release bundle into dist/ and print the .wasm size
   sim     --seed S [--members N] [--ms T] [--trace]
           one simulated run with the default fault schedule; the last line is

@@ -73,8 +73,13 @@ pub fn ensure_etcd(required: bool) -> Result<Option<PathBuf>, String> {
 }
 
 /// The `wasm-bindgen` version in Cargo.lock: the CLI must match it exactly.
-fn locked_wasm_bindgen_version() -> Result<String, String> {
+pub fn locked_wasm_bindgen_version() -> Result<String, String> {
     let lock = std::fs::read_to_string("Cargo.lock").map_err(|e| format!("Cargo.lock: {e}"))?;
+    wasm_bindgen_version_in(&lock)
+}
+
+/// The `wasm-bindgen` version a Cargo.lock's text locks.
+pub fn wasm_bindgen_version_in(lock: &str) -> Result<String, String> {
     let mut lines = lock.lines();
     while let Some(line) = lines.next() {
         if line == "name = \"wasm-bindgen\"" {
@@ -218,7 +223,7 @@ fn describe(path: &PathBuf) -> String {
     format!("{} ({first})", path.display())
 }
 
-fn which(name: &str) -> Option<PathBuf> {
+pub fn which(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(name))

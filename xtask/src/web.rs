@@ -117,11 +117,26 @@ fn bundle_size(wasm: &Path) -> Result<BundleSize, String> {
 
 /// Builds `dist/`, then serves it on 127.0.0.1:`port` until interrupted.
 pub fn serve(args: &[String]) -> Result<(), String> {
-    let port: u16 = match args {
-        [] => 8080,
-        [flag, p] if flag == "--port" => p.parse().map_err(|_| format!("bad port {p:?}"))?,
-        _ => return Err("usage: cargo xtask serve [--port P]".into()),
-    };
+    let usage = "usage: cargo xtask serve [--port P] [--no-trunk]";
+    let mut port: u16 = 8080;
+    let mut with_trunk = true;
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        match arg.as_str() {
+            "--no-trunk" => with_trunk = false,
+            "--port" => {
+                let p = rest.next().ok_or(usage)?;
+                port = p.parse().map_err(|_| format!("bad port {p:?}"))?;
+            }
+            _ => return Err(usage.into()),
+        }
+    }
+    if with_trunk {
+        tools::ensure_wasm_target()?;
+        let bindgen = tools::ensure_wasm_bindgen(true)?.ok_or("wasm-bindgen is required")?;
+        tools::ensure_npm_packages()?;
+        return crate::trunk::serve(port, &bindgen);
+    }
     dist()?;
     let listener = TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
