@@ -39,12 +39,12 @@ impl Job {
     fn printed(&self, sim: &Sim) -> Printed {
         let mut stdout = String::new();
         match self {
-            Job::Watch(n, inv) => {
+            Self::Watch(n, inv) => {
                 for r in sim.watch_output().iter().filter(|r| r.watch == *n) {
                     stdout += &print_watch(inv, r.response.as_ref()).stdout;
                 }
             }
-            Job::Session(n, inv) => {
+            Self::Session(n, inv) => {
                 for e in sim.session_output().iter().filter(|e| e.session == *n) {
                     stdout += &print_session(inv, &e.outcome).stdout;
                 }
