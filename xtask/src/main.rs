@@ -7,6 +7,9 @@
 use std::process::{Command, ExitCode};
 use std::time::Instant;
 
+mod bench;
+mod bench_cluster;
+mod bench_report;
 mod tools;
 mod trunk;
 mod web;
@@ -25,6 +28,10 @@ commands:
           (installs trunk, wasm-bindgen-cli at Cargo.lock's version and npm binaryen
           first); --no-trunk serves `cargo xtask dist`'s bundle without trunk
   dist    build the playground's release bundle into dist/ and print the .wasm size
+  bench   [--quick]  Orrery against etcd 3.4 side by side (put, get, txn, watch,
+          3 members, RSS, failover; medians of alternating runs), then the simulator's
+          and the playground's numbers; writes BENCHMARKS.md (--quick: a short run into
+          target/bench/); the last line is `bench: put=<r>x get=<r>x rss=<r>x`
   sim     --seed S [--members N] [--ms T] [--trace]
           one simulated run with the default fault schedule; the last line is
           `trace-hash: <hex>`
@@ -43,6 +50,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("dist") => web::dist().map(|_| ()),
+        Some("bench") => bench::bench(&args[1..]),
         Some("serve") => web::serve(&args[1..]),
         Some(cmd @ ("sim" | "swarm")) => simulate(cmd, &args[1..]),
         Some("help" | "-h" | "--help") | None => {
@@ -65,7 +73,7 @@ fn on_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
 }
 
@@ -80,7 +88,7 @@ pub(crate) fn cargo_step(args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Com
 }
 
 /// The simulator's command line, built with optimizations (`core/examples/sim.rs`).
-fn sim_command(args: &[&str]) -> Command {
+pub(crate) fn sim_command(args: &[&str]) -> Command {
     let mut cmd = cargo();
     cmd.args([
         "run",
