@@ -28,6 +28,8 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Commands waiting for the node task (beyond this, callers wait: backpressure).
 const COMMAND_QUEUE: usize = 1024;
+/// Commands taken from the queue into one Ready at most (bounds the work of one round).
+const MAX_BATCH: usize = 256;
 /// How often the backend's commits are made durable (etcd's `--backend-batch-interval`).
 const BACKEND_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Watch responses buffered per stream before the node stops draining it.
@@ -252,49 +254,26 @@ impl NodeTask {
                         return;
                     }
                 }
-                cmd = rx.recv() => match cmd {
-                    None => {
+                cmd = rx.recv() => {
+                    let Some(cmd) = cmd else {
                         if let Err(e) = self.backend.flush() {
                             tracing::error!(error = %e, "the backend could not be synced");
                         }
                         return;
+                    };
+                    // Group commit: every command already queued joins this one, so their
+                    // proposals share one Ready, one WAL append and one fsync.
+                    let mut inputs = Vec::new();
+                    inputs.extend(self.command(cmd));
+                    while inputs.len() < MAX_BATCH {
+                        let Ok(cmd) = rx.try_recv() else { break };
+                        inputs.extend(self.command(cmd));
                     }
-                    Some(Command::Client { request, reply }) => {
-                        if let ClientRequest::WatchClose { stream } = &request {
-                            self.streams.remove(stream);
-                            self.stalled.remove(stream);
-                        }
-                        self.next_request += 1;
-                        let id = self.next_request;
-                        self.replies.insert(id, reply);
-                        self.handle(Input::Client { id, request });
+                    if !inputs.is_empty() {
+                        let now = self.now_ms();
+                        self.server.handle_all(now, inputs);
                     }
-                    Some(Command::WatchOpen { reply }) => {
-                        self.next_request += 1;
-                        let id = self.next_request;
-                        self.watch_opens.insert(id, reply);
-                        self.handle(Input::Client { id, request: ClientRequest::WatchOpen });
-                    }
-                    Some(Command::Peer(m)) => self.handle(Input::Message(m)),
-                    Some(Command::Backup(reply)) => {
-                        let _ = reply.send(self.server.backup());
-                    }
-                    Some(Command::WatchRoom(stream)) => self.flush_stalled(stream),
-                    Some(Command::Defragment(reply)) => {
-                        let before = self.backend.file_size();
-                        let done = self.backend.compact().map_err(|e| {
-                            tracing::error!(error = %e, "defragmenting the backend failed");
-                            EtcdError::Stopped
-                        });
-                        let _ = reply.send(done.map(|_| (before, self.backend.file_size())));
-                    }
-                    Some(Command::Transport(TransportEvent::SnapshotSent { to, ok })) => {
-                        self.handle(Input::SnapshotSent { to, ok })
-                    }
-                    Some(Command::Transport(TransportEvent::Unreachable { to })) => {
-                        self.handle(Input::Unreachable { to })
-                    }
-                },
+                }
             }
             if self.drain().await.is_err() {
                 tracing::error!("stopping: the WAL or the backend cannot be written");
@@ -304,6 +283,55 @@ impl NodeTask {
             if self.server.is_removed() {
                 tracing::warn!("this member was removed from the cluster; stopping");
                 return;
+            }
+        }
+    }
+
+    /// What a command asks of the member, if it is an input (the rest are done here).
+    fn command(&mut self, cmd: Command) -> Option<Input> {
+        match cmd {
+            Command::Client { request, reply } => {
+                if let ClientRequest::WatchClose { stream } = &request {
+                    self.streams.remove(stream);
+                    self.stalled.remove(stream);
+                }
+                self.next_request += 1;
+                let id = self.next_request;
+                self.replies.insert(id, reply);
+                Some(Input::Client { id, request })
+            }
+            Command::WatchOpen { reply } => {
+                self.next_request += 1;
+                let id = self.next_request;
+                self.watch_opens.insert(id, reply);
+                Some(Input::Client {
+                    id,
+                    request: ClientRequest::WatchOpen,
+                })
+            }
+            Command::Peer(m) => Some(Input::Message(m)),
+            Command::Backup(reply) => {
+                let _ = reply.send(self.server.backup());
+                None
+            }
+            Command::WatchRoom(stream) => {
+                self.flush_stalled(stream);
+                None
+            }
+            Command::Defragment(reply) => {
+                let before = self.backend.file_size();
+                let done = self.backend.compact().map_err(|e| {
+                    tracing::error!(error = %e, "defragmenting the backend failed");
+                    EtcdError::Stopped
+                });
+                let _ = reply.send(done.map(|_| (before, self.backend.file_size())));
+                None
+            }
+            Command::Transport(TransportEvent::SnapshotSent { to, ok }) => {
+                Some(Input::SnapshotSent { to, ok })
+            }
+            Command::Transport(TransportEvent::Unreachable { to }) => {
+                Some(Input::Unreachable { to })
             }
         }
     }

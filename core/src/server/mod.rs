@@ -360,8 +360,26 @@ impl Server {
     /// Feeds one input at host time `now_ms` (never decreasing). Outputs wait in
     /// [`Server::poll_output`].
     pub fn handle(&mut self, now_ms: u64, input: Input) {
+        self.handle_all(now_ms, [input]);
+    }
+
+    /// Feeds several inputs at host time `now_ms`, then runs Raft's Ready loop once: the
+    /// proposals of requests that arrived together reach the log in one
+    /// [`Output::Persist`], so the host writes and fsyncs them once (group commit). The
+    /// same as calling [`Server::handle`] for each, except that outputs are batched.
+    pub fn handle_all(&mut self, now_ms: u64, inputs: impl IntoIterator<Item = Input>) {
         assert!(now_ms >= self.now_ms, "time went backwards");
         self.now_ms = now_ms;
+        for input in inputs {
+            self.take_input(input);
+            self.timer.after_call(&mut self.raw);
+        }
+        self.process_ready();
+        self.after_progress();
+        self.timer.after_call(&mut self.raw);
+    }
+
+    fn take_input(&mut self, input: Input) {
         match input {
             Input::Tick => self.on_tick(),
             Input::Message(m) => self.on_peer_message(m),
@@ -384,10 +402,6 @@ impl Server {
                 }
             }
         }
-        self.timer.after_call(&mut self.raw);
-        self.process_ready();
-        self.after_progress();
-        self.timer.after_call(&mut self.raw);
     }
 
     /// The next output, if any. Hosts drain this after every [`Server::handle`].
