@@ -63,6 +63,10 @@ impl fmt::Display for BackendError {
 
 impl std::error::Error for BackendError {}
 
+/// redb's page cache. Reads are served from the in-memory MVCC store, so the cache only
+/// serves writes and restarts: redb's default (1 GiB) would let it grow with the data.
+const CACHE_BYTES: usize = 16 << 20;
+
 /// The member's applied state on disk.
 pub struct Backend {
     path: PathBuf,
@@ -74,7 +78,10 @@ pub struct Backend {
 impl Backend {
     /// Opens the database, creating it if needed.
     pub fn open(path: &Path) -> Result<Self, BackendError> {
-        let db = Database::create(path).map_err(|e| BackendError::Redb(path.into(), e.into()))?;
+        let db = redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+            .map_err(|e| BackendError::Redb(path.into(), e.into()))?;
         Ok(Self {
             path: path.into(),
             db,
