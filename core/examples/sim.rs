@@ -3,10 +3,11 @@
 //! ```text
 //! sim run   --seed S [--members N] [--ms T] [--trace]   one run, default fault schedule
 //! sim swarm --seeds N [--first-seed S] [--members N] [--ms T]   randomized schedules
+//! sim replay --seed S [--members N] [--ms T]   the run's simulation alone, timed (bench)
 //! ```
 
 use orrery_core::sim::faults::FaultRates;
-use orrery_core::sim::run::{run, run_traced, RunReport};
+use orrery_core::sim::run::{replay, run, run_traced, RunReport};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -39,10 +40,29 @@ fn main() -> ExitCode {
     match args.first().map(String::as_str) {
         Some("run") => one(&args),
         Some("swarm") => swarm(&args),
+        Some("replay") => timed_replay(&args),
         _ => fail(
             "usage: sim run --seed S [--members N] [--ms T] | sim swarm --seeds N [--first-seed S]",
         ),
     }
+}
+
+/// Times the simulation of a run without its final checks: `cargo xtask bench`'s figure.
+fn timed_replay(args: &[String]) -> ExitCode {
+    let seed = arg(args, "--seed").unwrap_or_else(|| fail("--seed is required"));
+    let members = members(args);
+    let ms = arg(args, "--ms").unwrap_or(30_000);
+    let started = Instant::now();
+    let sim = replay(seed, members, ms, FaultRates::moderate());
+    let secs = started.elapsed().as_secs_f64();
+    println!("events: {}", sim.events());
+    println!("replay-seconds: {secs:.3}");
+    println!(
+        "events-per-sec: {:.0}",
+        sim.events() as f64 / secs.max(1e-9)
+    );
+    println!("trace-hash: {:016x}", sim.trace_hash());
+    ExitCode::SUCCESS
 }
 
 fn one(args: &[String]) -> ExitCode {

@@ -369,11 +369,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
 /// playground's bundle size and frame rate.
 fn own_numbers(quick: bool) -> Result<Extra, String> {
     let sim_ms = if quick { "60000" } else { "600000" };
-    println!(
-        "==> simulator: a {}-minute 5-member run, natively",
-        sim_ms.len() - 4
-    );
-    let out = crate::sim_command(&["run", "--seed", "1", "--members", "5", "--ms", sim_ms])
+    let minutes = sim_ms.parse::<f64>().unwrap_or(0.0) / 60_000.0;
+    println!("==> simulator: replaying a {minutes:.0}-minute 5-member run, natively");
+    let out = crate::sim_command(&["replay", "--seed", "1", "--members", "5", "--ms", sim_ms])
         .output()
         .map_err(|e| format!("sim: {e}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -390,7 +388,9 @@ fn own_numbers(quick: bool) -> Result<Extra, String> {
         .map_err(|_| "events-per-sec")?;
     let hash = field("trace-hash:")?;
     // The run's own time (cargo may have compiled the example first).
-    let replay_s = events / native_eps.max(1.0);
+    let replay_s: f64 = field("replay-seconds:")?
+        .parse()
+        .map_err(|_| "replay-seconds")?;
     println!("    {events} events, {native_eps:.0} events/s, {replay_s:.1} s");
     println!("==> simulator: the same run in wasm32 under Node");
     let runner = crate::tools::ensure_wasm_bindgen_test_runner(true)?.ok_or("runner")?;
@@ -405,12 +405,12 @@ fn own_numbers(quick: bool) -> Result<Extra, String> {
             "--target",
             "wasm32-unknown-unknown",
             "--test",
-            "wasm_determinism",
+            "wasm_replay_speed",
             "--",
             "--nocapture",
         ],
         &[
-            ("ORRERY_NATIVE_RUN", spec.as_ref()),
+            ("ORRERY_BENCH_RUN", spec.as_ref()),
             (
                 "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
                 runner.as_os_str(),
@@ -455,7 +455,7 @@ fn own_numbers(quick: bool) -> Result<Extra, String> {
         fps.push(value);
     }
     Ok(Extra {
-        sim_minutes: sim_ms.parse::<f64>().unwrap_or(0.0) / 60_000.0,
+        sim_minutes: minutes,
         sim_events: events,
         native_eps,
         wasm_eps,

@@ -41,6 +41,18 @@ pub fn run(seed: u64, members: usize, ms: u64, rates: FaultRates) -> RunReport {
     run_traced(seed, members, ms, rates, 0).0
 }
 
+/// The simulation of [`run`] without the checks made at its end (liveness,
+/// linearizability, backends): what replaying the run costs. The checks made while it runs
+/// (Raft safety, watch order) are part of it.
+pub fn replay(seed: u64, members: usize, ms: u64, rates: FaultRates) -> Sim {
+    let config = SimConfig::new(members);
+    let heal_ms = ms.saturating_sub(LIVENESS_MS).min(ms * 6 / 10);
+    let inputs = faults::schedule(seed, members as u64, rates, heal_ms);
+    let mut sim = Sim::new(seed, config, inputs);
+    sim.run_until(ms);
+    sim
+}
+
 /// [`run`], keeping up to `trace_lines` lines of trace.
 pub fn run_traced(
     seed: u64,
