@@ -4,7 +4,7 @@
 //! | module | etcd counterpart | what |
 //! |---|---|---|
 //! | [`backend`] | `mvcc/backend` | the applied state in redb, with its consistent index |
-//! | [`bench`] | `tools/benchmark` | the load generator `cargo xtask bench` drives both with |
+//! | [`bench`](mod@bench) | `tools/benchmark` | the load generator `cargo xtask bench` drives both with |
 //! | [`backup`] | `snapshot` | the file `etcdctl snapshot save` writes |
 //! | [`compactor`] | `v3compactor` | periodic and revision auto-compaction, on the leader |
 //! | [`convert`] | `v3rpc` | protobuf ↔ core requests and responses, in one place |
