@@ -57,14 +57,30 @@ pub struct Sample {
     pub p999: f64,
 }
 
-fn load(name: &'static str, what: &str, members: usize, args: &[&str]) -> Case {
+/// A load-generator case: `workload` for `ops` operations with `in_flight` requests over
+/// `connections` connections, plus `extra` arguments.
+fn load(
+    (name, what): (&'static str, &str),
+    members: usize,
+    (workload, ops): (&str, &str),
+    (in_flight, connections): (u32, u32),
+    extra: &[&str],
+) -> Case {
+    let mut args: Vec<String> = vec![
+        "--workload".into(),
+        workload.into(),
+        "--ops".into(),
+        ops.into(),
+        "--in-flight".into(),
+        in_flight.to_string(),
+        "--connections".into(),
+        connections.to_string(),
+    ];
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
     Case {
         name,
         what: what.to_owned(),
-        kind: Kind::Load {
-            members,
-            args: args.iter().map(|s| (*s).to_owned()).collect(),
-        },
+        kind: Kind::Load { members, args },
     }
 }
 
@@ -79,117 +95,64 @@ fn plan(quick: bool) -> Vec<Case> {
         n(20_000, 4_000),
         n(1_000, 200),
     );
+    let watchers = ["--watchers", "1000"];
     vec![
         load(
-            "put-seq",
-            "put, 1 client, 1 in flight",
+            ("put-seq", "put, 1 client, 1 in flight"),
             1,
-            &["--workload", "put", "--ops", &seq],
+            ("put", &seq),
+            (1, 1),
+            &[],
         ),
         load(
-            "put-16",
-            "put, 16 in flight",
+            ("put-16", "put, 16 in flight"),
             1,
-            &[
-                "--workload",
-                "put",
-                "--ops",
-                &c16,
-                "--in-flight",
-                "16",
-                "--connections",
-                "16",
-            ],
+            ("put", &c16),
+            (16, 16),
+            &[],
         ),
         load(
-            "put-256",
-            "put, 256 in flight",
+            ("put-256", "put, 256 in flight"),
             1,
-            &[
-                "--workload",
-                "put",
-                "--ops",
-                &c256,
-                "--in-flight",
-                "256",
-                "--connections",
-                "16",
-            ],
+            ("put", &c256),
+            (256, 16),
+            &[],
         ),
         load(
-            "get-lin",
-            "linearizable get, 64 in flight",
+            ("get-lin", "linearizable get, 64 in flight"),
             1,
-            &[
-                "--workload",
-                "get",
-                "--ops",
-                &gets,
-                "--in-flight",
-                "64",
-                "--connections",
-                "16",
-            ],
+            ("get", &gets),
+            (64, 16),
+            &[],
         ),
         load(
-            "get-ser",
-            "serializable get, 64 in flight",
+            ("get-ser", "serializable get, 64 in flight"),
             1,
-            &[
-                "--workload",
-                "get-serializable",
-                "--ops",
-                &gets,
-                "--in-flight",
-                "64",
-                "--connections",
-                "16",
-            ],
+            ("get-serializable", &gets),
+            (64, 16),
+            &[],
         ),
         load(
-            "txn",
-            "txn compare-and-put, 64 in flight",
+            ("txn", "txn compare-and-put, 64 in flight"),
             1,
-            &[
-                "--workload",
-                "txn",
-                "--ops",
-                &txns,
-                "--in-flight",
-                "64",
-                "--connections",
-                "16",
-            ],
+            ("txn", &txns),
+            (64, 16),
+            &[],
+        ),
+        // The watch workload writes with its own 16 writers; `in_flight` is not used.
+        load(
+            ("watch", "watch fan-out: 1 000 watchers, events delivered/s"),
+            1,
+            ("watch", &watch_puts),
+            (16, 10),
+            &watchers,
         ),
         load(
-            "watch",
-            "watch fan-out: 1 000 watchers, events delivered/s",
-            1,
-            &[
-                "--workload",
-                "watch",
-                "--ops",
-                &watch_puts,
-                "--watchers",
-                "1000",
-                "--connections",
-                "10",
-            ],
-        ),
-        load(
-            "put-256-3m",
-            "put, 256 in flight, 3 members",
+            ("put-256-3m", "put, 256 in flight, 3 members"),
             3,
-            &[
-                "--workload",
-                "put",
-                "--ops",
-                &c256,
-                "--in-flight",
-                "256",
-                "--connections",
-                "16",
-            ],
+            ("put", &c256),
+            (256, 16),
+            &[],
         ),
         Case {
             name: "rss",
@@ -248,7 +211,7 @@ fn measure(bins: &Binaries, system: System, case: &Case) -> Result<Sample, Strin
         }
         Kind::Failover => {
             let mut cluster = Cluster::start(bins, system, 3)?;
-            let leader = cluster.leader(bins)?;
+            let leader = cluster.leader;
             let others: Vec<String> = (0..3)
                 .filter(|i| *i != leader)
                 .map(|i| cluster.endpoints[i].clone())
@@ -395,27 +358,11 @@ fn own_numbers(quick: bool) -> Result<Extra, String> {
     println!("==> simulator: the same run in wasm32 under Node");
     let runner = crate::tools::ensure_wasm_bindgen_test_runner(true)?.ok_or("runner")?;
     let spec = format!("1:5:{sim_ms}:{hash}");
-    let out = crate::cargo_step(
-        &[
-            "test",
-            "--release",
-            "--locked",
-            "-p",
-            "orrery-core",
-            "--target",
-            "wasm32-unknown-unknown",
-            "--test",
-            "wasm_replay_speed",
-            "--",
-            "--nocapture",
-        ],
-        &[
-            ("ORRERY_BENCH_RUN", spec.as_ref()),
-            (
-                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                runner.as_os_str(),
-            ),
-        ],
+    let out = crate::wasm_node_test(
+        "wasm_replay_speed",
+        ("ORRERY_BENCH_RUN", &spec),
+        &runner,
+        &["--nocapture"],
     )
     .output()
     .map_err(|e| format!("wasm sim: {e}"))?;

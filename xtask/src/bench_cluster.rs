@@ -44,6 +44,8 @@ pub struct Cluster {
     children: Vec<Option<Child>>,
     /// `127.0.0.1:<port>` of each member.
     pub endpoints: Vec<String>,
+    /// The index of the member that led once the cluster took writes.
+    pub leader: usize,
     dirs: Vec<PathBuf>,
 }
 
@@ -72,6 +74,7 @@ impl Cluster {
         let mut cluster = Self {
             children: Vec::new(),
             endpoints: Vec::new(),
+            leader: 0,
             dirs: Vec::new(),
         };
         for (i, (client, peer)) in ports.iter().enumerate() {
@@ -101,16 +104,12 @@ impl Cluster {
             cluster.endpoints.push(format!("127.0.0.1:{client}"));
             cluster.dirs.push(dir);
         }
-        cluster.leader(bins)?;
-        Ok(cluster)
-    }
-
-    /// Waits for a leader that takes writes; returns its index.
-    pub fn leader(&self, bins: &Binaries) -> Result<usize, String> {
-        let out = loadgen(bins, &self.endpoints, &["--workload", "wait-leader"])?;
-        json_number(&out, "leader")
+        // Wait for a leader that takes writes.
+        let out = loadgen(bins, &cluster.endpoints, &["--workload", "wait-leader"])?;
+        cluster.leader = json_number(&out, "leader")
             .map(|l| l as usize)
-            .ok_or_else(|| format!("no leader in {out}"))
+            .ok_or_else(|| format!("no leader in {out}"))?;
+        Ok(cluster)
     }
 
     /// The process ID of member `i`.

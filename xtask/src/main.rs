@@ -119,6 +119,23 @@ fn simulate(command: &str, args: &[String]) -> Result<(), String> {
     }
 }
 
+/// `cargo test --release` of one of `orrery-core`'s wasm32 tests under Node, with `run`
+/// (a variable the test reads at build time) set and `extra` passed to the test runner.
+pub(crate) fn wasm_node_test(
+    test: &str,
+    run: (&str, &str),
+    runner: &std::path::Path,
+    extra: &[&str],
+) -> Command {
+    let mut cmd = cargo();
+    cmd.args(["test", "--release", "--locked", "-p", "orrery-core"])
+        .args(["--target", "wasm32-unknown-unknown", "--test", test, "--"])
+        .args(extra)
+        .env(run.0, run.1)
+        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", runner);
+    cmd
+}
+
 /// Runs the steps in order, printing what each does and how long it took; stops at the first
 /// failure. Returns each step's duration. `first` and `total` number the steps when a run is
 /// split into several groups.
@@ -279,25 +296,11 @@ fn determinism(
     let spec = format!("{seed}:{members}:{ms}:{hash}");
     let steps = vec![(
         "the same run in wasm32 under Node (equal trace hash)",
-        cargo_step(
-            &[
-                "test",
-                "--release",
-                "--locked",
-                "-p",
-                "orrery-core",
-                "--target",
-                "wasm32-unknown-unknown",
-                "--test",
-                "wasm_determinism",
-            ],
-            &[
-                ("ORRERY_NATIVE_RUN", spec.as_ref()),
-                (
-                    "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-                    runner.as_os_str(),
-                ),
-            ],
+        wasm_node_test(
+            "wasm_determinism",
+            ("ORRERY_NATIVE_RUN", &spec),
+            runner,
+            &[],
         ),
     )];
     done.extend(run_steps(steps, first + 1, total)?);

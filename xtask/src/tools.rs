@@ -109,11 +109,7 @@ pub fn ensure_wasm_bindgen_test_runner(required: bool) -> Result<Option<PathBuf>
         println!("    node: WARNING: {why}; the wasm replay is skipped");
         return Ok(None);
     }
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|h| h.join("bin").join("wasm-bindgen-test-runner"));
-    let candidates = [which("wasm-bindgen-test-runner"), cargo_bin];
+    let candidates = installed_tool("wasm-bindgen-test-runner");
     let matching = |p: &PathBuf| {
         Command::new(p)
             .arg("--version")
@@ -125,14 +121,8 @@ pub fn ensure_wasm_bindgen_test_runner(required: bool) -> Result<Option<PathBuf>
         return Ok(Some(p.clone()));
     }
     println!("    wasm-bindgen-test-runner: installing wasm-bindgen-cli {version} (a few minutes)");
-    let installed = run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())).args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &version,
-        ]),
-    );
+    let installed =
+        run(crate::cargo().args(["install", "wasm-bindgen-cli", "--version", &version]));
     if let Err(e) = installed {
         if required {
             return Err(e);
@@ -221,6 +211,15 @@ fn describe(path: &PathBuf) -> String {
         .and_then(|s| s.lines().next().map(str::to_owned))
         .unwrap_or_else(|| "version unknown".into());
     format!("{} ({first})", path.display())
+}
+
+/// Where a tool may be: on `PATH`, and where `cargo install` puts it.
+pub fn installed_tool(name: &str) -> [Option<PathBuf>; 2] {
+    let cargo_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|h| h.join("bin").join(name));
+    [which(name), cargo_bin]
 }
 
 pub fn which(name: &str) -> Option<PathBuf> {

@@ -15,11 +15,7 @@ pub const TRUNK_VERSION: &str = "0.21.14";
 
 /// Finds trunk at [`TRUNK_VERSION`] or installs it with `cargo install --locked`.
 pub fn ensure_trunk() -> Result<PathBuf, String> {
-    let cargo_bin = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .map(|h| h.join("bin").join("trunk"));
-    let candidates = [tools::which("trunk"), cargo_bin];
+    let candidates = tools::installed_tool("trunk");
     let matching = |p: &PathBuf| {
         Command::new(p).arg("--version").output().is_ok_and(|o| {
             String::from_utf8_lossy(&o.stdout).trim() == format!("trunk {TRUNK_VERSION}")
@@ -33,15 +29,7 @@ pub fn ensure_trunk() -> Result<PathBuf, String> {
         "    trunk: installing trunk {TRUNK_VERSION} with cargo install (once; 10 to 30 minutes \
          on a small machine; `cargo xtask serve --no-trunk` serves the same bundle without it)"
     );
-    tools::run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())).args([
-            "install",
-            "trunk",
-            "--version",
-            TRUNK_VERSION,
-            "--locked",
-        ]),
-    )?;
+    tools::run(crate::cargo().args(["install", "trunk", "--version", TRUNK_VERSION, "--locked"]))?;
     candidates
         .iter()
         .flatten()
@@ -54,10 +42,7 @@ pub fn ensure_trunk() -> Result<PathBuf, String> {
 pub fn serve(port: u16, wasm_bindgen: &Path) -> Result<(), String> {
     let trunk = ensure_trunk()?;
     // offline = true makes trunk pass --offline to cargo: fetch what the build needs first.
-    tools::run(
-        Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-            .args(["fetch", "--locked"]),
-    )?;
+    tools::run(crate::cargo().args(["fetch", "--locked"]))?;
     let npm_bin = std::fs::canonicalize("node_modules/.bin")
         .map_err(|e| format!("node_modules/.bin: {e}"))?;
     let bindgen_dir = wasm_bindgen

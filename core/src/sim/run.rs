@@ -45,12 +45,16 @@ pub fn run(seed: u64, members: usize, ms: u64, rates: FaultRates) -> RunReport {
 /// linearizability, backends): what replaying the run costs. The checks made while it runs
 /// (Raft safety, watch order) are part of it.
 pub fn replay(seed: u64, members: usize, ms: u64, rates: FaultRates) -> Sim {
-    let config = SimConfig::new(members);
+    simulate(seed, SimConfig::new(members), ms, rates).0
+}
+
+/// Runs the default fault schedule (healed at the returned time) to `ms`.
+fn simulate(seed: u64, config: SimConfig, ms: u64, rates: FaultRates) -> (Sim, u64) {
     let heal_ms = ms.saturating_sub(LIVENESS_MS).min(ms * 6 / 10);
-    let inputs = faults::schedule(seed, members as u64, rates, heal_ms);
+    let inputs = faults::schedule(seed, config.members as u64, rates, heal_ms);
     let mut sim = Sim::new(seed, config, inputs);
     sim.run_until(ms);
-    sim
+    (sim, heal_ms)
 }
 
 /// [`run`], keeping up to `trace_lines` lines of trace.
@@ -74,10 +78,7 @@ pub fn run_config(
     rates: FaultRates,
 ) -> (RunReport, Vec<String>) {
     let members = config.members;
-    let heal_ms = ms.saturating_sub(LIVENESS_MS).min(ms * 6 / 10);
-    let inputs = faults::schedule(seed, members as u64, rates, heal_ms);
-    let mut sim = Sim::new(seed, config, inputs);
-    sim.run_until(ms);
+    let (sim, heal_ms) = simulate(seed, config, ms, rates);
     let mut violations = sim.violations().to_vec();
     violations.extend(liveness(&sim, heal_ms));
     violations.extend(sim.check_watchers());
