@@ -1,20 +1,22 @@
 //! The applied state in redb (etcd `mvcc/backend`, which keeps it in bbolt), at
 //! `<data-dir>/member/snap/db`.
 //!
-//! Each [`AppliedChanges`] the member reports is written in one redb transaction together
-//! with the index of the last entry it includes (`consistent_index`), so the database always
-//! holds the state as of exactly one Raft index. Those commits are not fsynced one by one
-//! (the WAL already made the entries durable); [`Backend::flush`] makes them durable, every
-//! 100 ms and before the WAL lets go of a segment, as etcd's backend commits its batch
-//! transaction every 100 ms. After a crash redb comes back at its last durable commit, which
-//! still names its index, and the member replays the WAL from there: no entry is applied
-//! twice or skipped. The tables are described byte by byte in `native/STORAGE.md`.
+//! The [`AppliedChanges`] the member reports are written by the backend's own thread
+//! ([`writer`]): every 100 ms, and before the WAL lets go of a segment, all batches applied
+//! since go into one durable redb transaction together with the index of the last entry
+//! they include (`consistent_index`), as etcd's backend commits its batch transaction every
+//! 100 ms. So the database always holds the state as of exactly one Raft index; the WAL
+//! already made the entries durable, so waiting loses nothing. After a crash redb comes
+//! back at its last durable commit, which names its index, and the member replays the WAL
+//! from there: no entry is applied twice or skipped. The tables are described byte by byte
+//! in `native/STORAGE.md`.
 
 use crate::convert;
 use crate::pb::mvccpb;
 use orrery_core::alarm::{AlarmMember, AlarmType};
 use orrery_core::backend::{
-    AppliedChanges, LeaseChange, StoredLease, StoredMembership, StoredRecord, StoredState,
+    AppliedChanges, LeaseChange, StateChanges, StoredLease, StoredMembership, StoredRecord,
+    StoredState,
 };
 use orrery_core::mvcc::Revision;
 use orrery_core::server::raftpb::ConfState;
@@ -99,60 +101,46 @@ impl Backend {
 
     /// Writes one batch of changes and its index in one transaction (not yet fsynced).
     pub fn apply(&mut self, c: &AppliedChanges) -> Result<(), BackendError> {
-        self.write(c).map_err(|e| self.redb(e))?;
+        self.write(std::slice::from_ref(c), Durability::None)
+            .map_err(|e| self.redb(e))?;
         self.unsynced = true;
         Ok(())
     }
 
-    fn write(&self, applied: &AppliedChanges) -> Result<(), redb::Error> {
-        let c = &applied.state;
+    /// Writes batches, in order, in one durable transaction (one fsync), with the last
+    /// one's index: what [`writer`] does every 100 ms with the batches applied since.
+    pub fn commit_durably(&mut self, batches: &[AppliedChanges]) -> Result<(), BackendError> {
+        if batches.is_empty() {
+            return self.flush();
+        }
+        self.write(batches, Durability::Immediate)
+            .map_err(|e| self.redb(e))?;
+        self.unsynced = false;
+        Ok(())
+    }
+
+    fn write(&self, batches: &[AppliedChanges], durability: Durability) -> Result<(), redb::Error> {
+        let Some(last) = batches.last() else {
+            return Ok(());
+        };
         let mut tx = self.db.begin_write()?;
-        tx.set_durability(Durability::None)?;
-        if c.reset {
-            tx.delete_table(KEY)?;
-            tx.delete_table(LEASE)?;
-            tx.delete_table(ALARM)?;
+        tx.set_durability(durability)?;
+        for applied in batches {
+            write_changes(&tx, &applied.state)?;
         }
         {
-            let mut keys = tx.open_table(KEY)?;
-            for r in &c.records {
-                let value = convert::kv(r.kv.clone()).encode_to_vec();
-                keys.insert(revision_key(r.revision, r.tombstone).as_slice(), &*value)?;
-            }
-            for rev in &c.removed {
-                for tombstone in [false, true] {
-                    keys.remove(revision_key(*rev, tombstone).as_slice())?;
-                }
-            }
-            let mut leases = tx.open_table(LEASE)?;
-            for l in &c.leases {
-                match l {
-                    LeaseChange::Put(l) => {
-                        leases.insert(l.id, (l.ttl, l.remaining_ttl))?;
-                    }
-                    LeaseChange::Delete(id) => {
-                        leases.remove(*id)?;
-                    }
-                }
-            }
-            if let Some(active) = &c.alarms {
-                let mut alarms = tx.open_table(ALARM)?;
-                alarms.retain(|_, ()| false)?;
-                for a in active {
-                    alarms.insert((a.member_id, a.alarm as u8), ())?;
-                }
-            }
             let mut meta = tx.open_table(META)?;
+            let c = &last.state;
             meta.insert(Meta::FORMAT, &FORMAT.to_le_bytes()[..])?;
-            meta.insert(Meta::CONSISTENT_INDEX, &applied.index.to_le_bytes()[..])?;
-            meta.insert(Meta::TERM, &applied.term.to_le_bytes()[..])?;
+            meta.insert(Meta::CONSISTENT_INDEX, &last.index.to_le_bytes()[..])?;
+            meta.insert(Meta::TERM, &last.term.to_le_bytes()[..])?;
             meta.insert(Meta::REVISION, &c.revision.to_le_bytes()[..])?;
             meta.insert(
                 Meta::COMPACT_REVISION,
                 &c.compact_revision.to_le_bytes()[..],
             )?;
-            meta.insert(Meta::MEMBERS, applied.membership.members.as_slice())?;
-            let conf_state = applied
+            meta.insert(Meta::MEMBERS, last.membership.members.as_slice())?;
+            let conf_state = last
                 .membership
                 .conf_state
                 .write_to_bytes()
@@ -312,6 +300,46 @@ fn parse_revision_key(k: &[u8]) -> Option<(Revision, bool)> {
     let sub = i64::from_be_bytes(k[9..17].try_into().ok()?);
     Some((Revision::new(main, sub), tombstone))
 }
+
+/// One batch's records, leases and alarms (a reset first forgets everything stored).
+fn write_changes(tx: &redb::WriteTransaction, c: &StateChanges) -> Result<(), redb::Error> {
+    if c.reset {
+        tx.delete_table(KEY)?;
+        tx.delete_table(LEASE)?;
+        tx.delete_table(ALARM)?;
+    }
+    let mut keys = tx.open_table(KEY)?;
+    for r in &c.records {
+        let value = convert::kv(r.kv.clone()).encode_to_vec();
+        keys.insert(revision_key(r.revision, r.tombstone).as_slice(), &*value)?;
+    }
+    for rev in &c.removed {
+        for tombstone in [false, true] {
+            keys.remove(revision_key(*rev, tombstone).as_slice())?;
+        }
+    }
+    let mut leases = tx.open_table(LEASE)?;
+    for l in &c.leases {
+        match l {
+            LeaseChange::Put(l) => {
+                leases.insert(l.id, (l.ttl, l.remaining_ttl))?;
+            }
+            LeaseChange::Delete(id) => {
+                leases.remove(*id)?;
+            }
+        }
+    }
+    if let Some(active) = &c.alarms {
+        let mut alarms = tx.open_table(ALARM)?;
+        alarms.retain(|_, ()| false)?;
+        for a in active {
+            alarms.insert((a.member_id, a.alarm as u8), ())?;
+        }
+    }
+    Ok(())
+}
+
+pub mod writer;
 
 #[cfg(test)]
 mod tests;

@@ -5,7 +5,7 @@
 //! Everything else (gRPC services, the peer transport) talks to the task through a
 //! [`NodeHandle`]: a bounded command queue, answers on one-shot channels.
 
-use crate::backend::Backend;
+use crate::backend::writer::BackendWriter;
 use crate::data_dir::DataDir;
 use crate::metrics::Metrics;
 use crate::snap::SnapDir;
@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 const COMMAND_QUEUE: usize = 1024;
 /// Commands taken from the queue into one Ready at most (bounds the work of one round).
 const MAX_BATCH: usize = 256;
-/// How often the backend's commits are made durable (etcd's `--backend-batch-interval`).
+/// How often the backend thread commits what was applied (etcd's `--backend-batch-interval`).
 const BACKEND_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
 /// Watch responses buffered per stream before the node stops draining it.
 const WATCH_QUEUE: usize = 256;
@@ -172,6 +172,8 @@ pub fn start(
         snaps,
         backend,
     } = crate::recover::recover(&config, &dir, seed)?;
+    let backend = BackendWriter::spawn(backend)
+        .map_err(|e| format!("cannot start the backend thread: {e}"))?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
     let task = NodeTask {
         server,
@@ -210,7 +212,7 @@ struct NodeTask {
     server: Server,
     wal: Wal,
     snaps: SnapDir,
-    backend: Backend,
+    backend: BackendWriter,
     _dir: DataDir,
     started: Instant,
     next_request: u64,
@@ -249,25 +251,22 @@ impl NodeTask {
             tokio::select! {
                 _ = ticker.tick() => self.handle(Input::Tick),
                 _ = backend_commit.tick() => {
-                    if let Err(e) = self.backend.flush() {
-                        tracing::error!(error = %e, "stopping: the backend cannot be synced");
+                    if self.backend.tick().await.is_err() {
+                        tracing::error!("stopping: the backend cannot be written");
                         return;
                     }
                 }
                 cmd = rx.recv() => {
                     let Some(cmd) = cmd else {
-                        if let Err(e) = self.backend.flush() {
-                            tracing::error!(error = %e, "the backend could not be synced");
-                        }
-                        return;
+                        return self.backend.close().await;
                     };
                     // Group commit: every command already queued joins this one, so their
                     // proposals share one Ready, one WAL append and one fsync.
                     let mut inputs = Vec::new();
-                    inputs.extend(self.command(cmd));
+                    inputs.extend(self.command(cmd).await);
                     while inputs.len() < MAX_BATCH {
                         let Ok(cmd) = rx.try_recv() else { break };
-                        inputs.extend(self.command(cmd));
+                        inputs.extend(self.command(cmd).await);
                     }
                     if !inputs.is_empty() {
                         let now = self.now_ms();
@@ -288,7 +287,7 @@ impl NodeTask {
     }
 
     /// What a command asks of the member, if it is an input (the rest are done here).
-    fn command(&mut self, cmd: Command) -> Option<Input> {
+    async fn command(&mut self, cmd: Command) -> Option<Input> {
         match cmd {
             Command::Client { request, reply } => {
                 if let ClientRequest::WatchClose { stream } = &request {
@@ -319,12 +318,11 @@ impl NodeTask {
                 None
             }
             Command::Defragment(reply) => {
-                let before = self.backend.file_size();
-                let done = self.backend.compact().map_err(|e| {
+                let done = self.backend.compact().await.map_err(|e| {
                     tracing::error!(error = %e, "defragmenting the backend failed");
                     EtcdError::Stopped
                 });
-                let _ = reply.send(done.map(|_| (before, self.backend.file_size())));
+                let _ = reply.send(done);
                 None
             }
             Command::Transport(TransportEvent::SnapshotSent { to, ok }) => {
@@ -463,12 +461,12 @@ impl NodeTask {
                 }
             }
             Output::Applied(changes) => {
-                if let Err(e) = self.backend.apply(&changes) {
-                    tracing::error!(error = %e, "writing the backend failed");
+                if self.backend.apply(changes).await.is_err() {
+                    tracing::error!("the backend thread stopped");
                     return Err(());
                 }
             }
-            Output::Notice(n) => self.log_notice(n)?,
+            Output::Notice(n) => self.log_notice(n).await?,
         }
         Ok(())
     }
@@ -553,7 +551,7 @@ impl NodeTask {
         self.peer_urls.send_replace(urls);
     }
 
-    fn log_notice(&mut self, n: Notice) -> Result<(), ()> {
+    async fn log_notice(&mut self, n: Notice) -> Result<(), ()> {
         if matches!(
             n,
             Notice::MembershipChanged { .. } | Notice::SnapshotInstalled { .. }
@@ -583,7 +581,7 @@ impl NodeTask {
             } => {
                 tracing::info!(index, compacted_before, "took a snapshot");
                 // The backend is made durable first, so a restart replays little.
-                if let Err(e) = self.backend.flush() {
+                if let Err(e) = self.backend.flush().await {
                     tracing::error!(error = %e, "syncing the backend failed");
                     return Err(());
                 }

@@ -21,6 +21,18 @@ fn run(
     reference: &mut MemoryBackend,
     requests: &[Request],
 ) {
+    for changes in batches(sm, reference, requests) {
+        backend.apply(&changes).unwrap();
+    }
+}
+
+/// Applies `requests` one batch each to `sm` and the reference; the batches.
+fn batches(
+    sm: &mut StateMachine,
+    reference: &mut MemoryBackend,
+    requests: &[Request],
+) -> Vec<AppliedChanges> {
+    let mut out = Vec::new();
     for r in requests {
         let _ = sm.apply(0, r);
         let c = sm.take_changes().expect("the journal is on");
@@ -30,9 +42,44 @@ fn run(
             state: c,
             membership: no_members(),
         };
-        backend.apply(&changes).unwrap();
         reference.apply(&changes);
+        out.push(changes);
     }
+    out
+}
+
+#[tokio::test]
+async fn the_writer_thread_commits_batches_in_order_including_a_reset_between_them() {
+    let dir = tempdir();
+    let path = dir.join("db");
+    let mut reference = MemoryBackend::default();
+    let mut sm = StateMachine::new(Config::default());
+    sm.enable_journal(true);
+    let mut all = batches(
+        &mut sm,
+        &mut reference,
+        &[put("old", "x", 0), put("old2", "y", 0)],
+    );
+    let mut other = StateMachine::new(Config::default());
+    let _ = other.apply(0, &put("new", "z", 0));
+    sm.restore(&other.snapshot(), 0).unwrap();
+    all.extend(batches(&mut sm, &mut reference, &[put("after", "w", 0)]));
+    let writer = writer::BackendWriter::spawn(Backend::open(&path).unwrap()).unwrap();
+    // All three batches (the third carries the reset) wait in the thread: one commit.
+    for changes in all {
+        writer.apply(changes).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    // Handed over after the flush: committed when the writer closes.
+    for changes in batches(&mut sm, &mut reference, &[put("last", "v", 0)]) {
+        writer.apply(changes).await.unwrap();
+    }
+    writer.close().await;
+    let stored = Backend::open(&path).unwrap().load().unwrap().unwrap();
+    assert_eq!(Some(stored.clone()), reference.state());
+    assert_eq!(stored.index, 4);
+    let keys: Vec<_> = stored.records.iter().map(|r| r.kv.key.clone()).collect();
+    assert_eq!(keys, vec![b"new".to_vec(), b"after".to_vec(), b"last".to_vec()]);
 }
 
 #[test]

@@ -1,0 +1,155 @@
+//! The backend's own thread (etcd's backend batch transaction, committed by its own
+//! goroutine): the node task hands it the applied changes and goes on; the thread keeps
+//! them and writes them all in **one durable redb transaction every 100 ms**
+//! ([`BackendWriter::tick`]) or as soon as [`MAX_PENDING_RECORDS`] are waiting.
+//!
+//! Why: a redb commit costs a tree update and, when durable, an fsync of milliseconds to
+//! tens of milliseconds. Done in the node task, every client waited for it (p99 of puts)
+//! and every Ready paid a transaction. Off the node task, neither happens; nothing is lost
+//! by waiting, because the WAL already holds every applied entry durably and a restart
+//! replays the WAL from the backend's last durable index (see [`super`]).
+//!
+//! Order: jobs are done in the order sent, so the backend always holds a prefix of what
+//! was applied. Bounds: at most [`QUEUE`] jobs wait in the channel (the node waits beyond
+//! that: backpressure) and at most [`MAX_PENDING_RECORDS`] records wait in the thread.
+
+use super::{Backend, BackendError};
+use orrery_core::backend::AppliedChanges;
+use tokio::sync::{mpsc, oneshot};
+
+/// Jobs waiting for the thread before [`BackendWriter::apply`] waits.
+const QUEUE: usize = 4096;
+/// Records waiting for their commit before the thread commits without waiting for a tick
+/// (etcd's `batchLimit` is 10 000 writes).
+pub const MAX_PENDING_RECORDS: usize = 10_000;
+
+enum Job {
+    Apply(AppliedChanges),
+    /// Commit what is waiting (the 100 ms cadence).
+    Tick,
+    /// Commit what is waiting and answer once it is durable.
+    Flush(oneshot::Sender<Result<(), String>>),
+    /// Commit, then rewrite the file without free pages; answer its size before and after.
+    Compact(oneshot::Sender<Result<(u64, u64), String>>),
+}
+
+/// The node's side of the backend thread.
+pub struct BackendWriter {
+    jobs: mpsc::Sender<Job>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// The backend thread stopped (after a write failed; it logged why).
+#[derive(Debug)]
+pub struct WriterStopped;
+
+impl BackendWriter {
+    /// Moves the backend to its own thread.
+    pub fn spawn(backend: Backend) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel(QUEUE);
+        let thread = std::thread::Builder::new()
+            .name("backend".into())
+            .spawn(move || run(backend, rx))?;
+        Ok(Self {
+            jobs,
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands over one applied batch (written at the next commit).
+    pub async fn apply(&self, changes: AppliedChanges) -> Result<(), WriterStopped> {
+        self.send(Job::Apply(changes)).await
+    }
+
+    /// Asks for a commit of everything handed over so far (not waiting for it).
+    pub async fn tick(&self) -> Result<(), WriterStopped> {
+        self.send(Job::Tick).await
+    }
+
+    /// Commits everything handed over so far and waits until it is durable.
+    pub async fn flush(&self) -> Result<(), String> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Flush(reply))
+            .await
+            .map_err(|_| "the backend thread stopped".to_string())?;
+        rx.await
+            .unwrap_or_else(|_| Err("the backend thread stopped".into()))
+    }
+
+    /// Commits, then compacts the file; its size before and after.
+    pub async fn compact(&self) -> Result<(u64, u64), String> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Job::Compact(reply))
+            .await
+            .map_err(|_| "the backend thread stopped".to_string())?;
+        rx.await
+            .unwrap_or_else(|_| Err("the backend thread stopped".into()))
+    }
+
+    async fn send(&self, job: Job) -> Result<(), WriterStopped> {
+        self.jobs.send(job).await.map_err(|_| WriterStopped)
+    }
+
+    /// Commits what is waiting and stops the thread (waits for it).
+    pub async fn close(mut self) {
+        let Some(thread) = self.thread.take() else {
+            return;
+        };
+        drop(self.jobs);
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+}
+
+/// The thread: batches waiting applies until a tick, a flush or the record bound.
+fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
+    let mut pending: Vec<AppliedChanges> = Vec::new();
+    let mut pending_records = 0usize;
+    let commit = |backend: &mut Backend, pending: &mut Vec<AppliedChanges>| {
+        let done = backend.commit_durably(pending);
+        pending.clear();
+        done
+    };
+    while let Some(job) = rx.blocking_recv() {
+        let done: Result<(), BackendError> = match job {
+            Job::Apply(changes) => {
+                pending_records += changes.state.records.len() + changes.state.removed.len();
+                pending.push(changes);
+                if pending_records >= MAX_PENDING_RECORDS {
+                    pending_records = 0;
+                    commit(&mut backend, &mut pending)
+                } else {
+                    Ok(())
+                }
+            }
+            Job::Tick => {
+                pending_records = 0;
+                commit(&mut backend, &mut pending)
+            }
+            Job::Flush(reply) => {
+                pending_records = 0;
+                let done = commit(&mut backend, &mut pending);
+                let _ = reply.send(done.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+                done
+            }
+            Job::Compact(reply) => {
+                pending_records = 0;
+                let before = backend.file_size();
+                let done = commit(&mut backend, &mut pending).and_then(|()| backend.compact());
+                let answer = match &done {
+                    Ok(_) => Ok((before, backend.file_size())),
+                    Err(e) => Err(e.to_string()),
+                };
+                let _ = reply.send(answer);
+                done.map(|_| ())
+            }
+        };
+        if let Err(e) = done {
+            // Dropping the receiver makes the node's next send fail: it stops too.
+            tracing::error!(error = %e, "the backend cannot be written; its thread stops");
+            return;
+        }
+    }
+    if let Err(e) = commit(&mut backend, &mut pending) {
+        tracing::error!(error = %e, "the backend could not be synced at shutdown");
+    }
+}
