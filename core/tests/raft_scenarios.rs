@@ -7,7 +7,7 @@
 //!
 //! | command | does |
 //! |---|---|
-//! | `cluster members=N [seed=S] [prevote=B] [checkquorum=B] [snapshot-count=N] [catchup=N] [checkpoint=B]` | a new cluster, no background clients |
+//! | `cluster members=N [seed=S] [prevote=B] [checkquorum=B] [snapshot-count=N] [catchup=N] [log-bytes=N] [checkpoint=B]` | a new cluster, no background clients |
 //! | `run MS` | advance virtual time; prints leadership, membership and snapshot events |
 //! | `status` | each member's Raft state |
 //! | `put-many nK N` | N puts of `k0..` one after another; prints the last answer |
@@ -105,6 +105,9 @@ impl Runner {
                 }
                 if let Some(n) = flag(w, "catchup") {
                     config.server.snapshot_catchup_entries = n.parse().unwrap();
+                }
+                if let Some(n) = flag(w, "log-bytes") {
+                    config.server.max_log_bytes = n.parse().unwrap();
                 }
                 self.sim = Some(Sim::new(seed, config, Vec::new()));
                 self.printed = 0;

@@ -58,11 +58,14 @@ impl SnapDir {
             let p = p.to_owned();
             move |e| SnapError::Io(p, e)
         };
-        let mut bytes = snap.write_to_bytes().expect("snapshots encode");
+        let bytes = snap.write_to_bytes().expect("snapshots encode");
         let crc = crc32c::crc32c(&bytes);
-        bytes.extend_from_slice(&crc.to_le_bytes());
         let mut f = fs::File::create(&tmp).map_err(err(&tmp))?;
+        // Written in two parts: appending the CRC to `bytes` would reallocate it, holding
+        // the whole state a third time (tens of MiB) for a moment.
         f.write_all(&bytes).map_err(err(&tmp))?;
+        drop(bytes);
+        f.write_all(&crc.to_le_bytes()).map_err(err(&tmp))?;
         f.sync_all().map_err(err(&tmp))?;
         fs::rename(&tmp, &path).map_err(err(&path))?;
         sync_dir(&self.dir)

@@ -106,6 +106,9 @@ impl KeyIndex {
         let g = self.current_mut();
         if g.revs.is_empty() {
             g.created = rev.main;
+            // Most keys keep one revision after compaction: room for exactly one, not the
+            // four a first push would reserve.
+            g.revs.reserve_exact(1);
         }
         g.revs.push(rev);
     }
@@ -133,6 +136,7 @@ impl KeyIndex {
         let g = self.current_mut();
         if g.revs.is_empty() {
             g.created = if tombstone { 0 } else { create_revision };
+            g.revs.reserve_exact(1);
         }
         g.revs.push(rev);
         if tombstone {

@@ -4,6 +4,13 @@
 //! `entries[0]` is a dummy holding the index and term of the last compacted entry (the
 //! snapshot point or, after log compaction, the entry before the first kept one), so that
 //! `term(first_index - 1)` is always answerable, as Raft's log matching needs.
+//!
+//! Memory: no snapshot's data is kept here. The latest snapshot is kept as metadata (what
+//! the log was compacted behind); when Raft needs one for a lagging peer, the server builds
+//! a fresh one of the applied state ([`LogStore::offer_snapshot`]), and Raft takes it away
+//! with the message that carries it. So a member holds the whole state twice only while a
+//! snapshot is on its way to a peer, not for as long as it runs. The entries' own size is
+//! tracked ([`LogStore::held_bytes`]) so that the server can bound it.
 
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, StorageError};
@@ -15,11 +22,15 @@ pub(crate) struct LogStore {
     conf_state: ConfState,
     /// `entries[0]` is the dummy; real entries follow with consecutive indexes.
     entries: Vec<Entry>,
-    /// The latest snapshot, with its data (what a lagging follower is sent).
+    /// The latest snapshot taken or installed, without its data.
     snapshot: Snapshot,
-    /// Raft asked for a snapshot the latest one cannot serve (too old, or taken before the
-    /// recipient joined, so that the recipient would refuse it); the server takes a fresh one.
+    /// A snapshot of the applied state built for a peer, until Raft takes it.
+    offered: std::cell::RefCell<Option<Snapshot>>,
+    /// Raft asked for a snapshot and none was offered, or the offered one cannot serve (too
+    /// old, or taken before the recipient joined, so that the recipient would refuse it).
     wanted: std::cell::Cell<bool>,
+    /// Memory held by `entries`: data, context and each entry's fixed size.
+    held_bytes: u64,
 }
 
 impl LogStore {
@@ -47,8 +58,24 @@ impl LogStore {
         self.wanted.replace(false)
     }
 
+    /// The latest snapshot taken or installed (its data is not kept).
     pub(crate) fn latest_snapshot(&self) -> &Snapshot {
         &self.snapshot
+    }
+
+    /// Offers Raft a snapshot (with data) for a peer; it replaces any earlier offer.
+    pub(crate) fn offer_snapshot(&self, snapshot: Snapshot) {
+        *self.offered.borrow_mut() = Some(snapshot);
+    }
+
+    /// The index of the snapshot on offer, if any (without taking it).
+    pub(crate) fn offered_index(&self) -> Option<u64> {
+        self.offered.borrow().as_ref().map(|s| s.get_metadata().index)
+    }
+
+    /// Memory held by the entries (what [`LogStore::compact`] frees).
+    pub(crate) fn held_bytes(&self) -> u64 {
+        self.held_bytes
     }
 
     fn offset(&self) -> u64 {
@@ -86,26 +113,26 @@ impl LogStore {
         self.conf_state = meta.get_conf_state().clone();
         self.hard_state.commit = self.hard_state.commit.max(meta.index);
         self.hard_state.term = self.hard_state.term.max(meta.term);
-        self.snapshot = snapshot;
+        self.held_bytes = 0;
+        self.snapshot = without_data(snapshot);
     }
 
     /// Records a snapshot this member took at an applied index, keeping the log.
-    pub(crate) fn set_snapshot(&mut self, snapshot: Snapshot) {
+    pub(crate) fn set_snapshot(&mut self, snapshot: &Snapshot) {
         assert!(snapshot.get_metadata().index >= self.snapshot.get_metadata().index);
-        self.snapshot = snapshot;
+        self.snapshot = without_data(snapshot.clone());
     }
 
-    /// Drops entries before `index` (they stay reachable through the snapshot).
+    /// Drops entries before `index`. The caller guarantees they are applied: a peer that
+    /// still needs them is sent a snapshot of the applied state instead.
     pub(crate) fn compact(&mut self, index: u64) {
         if index <= self.first() {
             return;
         }
-        assert!(
-            index <= self.snapshot.get_metadata().index + 1,
-            "compacting past the snapshot"
-        );
+        assert!(index <= self.last() + 1, "compacting past the end of the log");
         let o = self.offset();
         let keep_from = (index - 1 - o) as usize;
+        self.held_bytes -= held_bytes(&self.entries[1..=keep_from]);
         self.entries.drain(..keep_from);
         let dummy = &mut self.entries[0];
         dummy.data = Default::default();
@@ -127,9 +154,24 @@ impl LogStore {
         }
         let entries = &entries[skip..];
         let o = self.offset();
-        self.entries.truncate((entries[0].index - o) as usize);
+        let keep = (entries[0].index - o) as usize;
+        self.held_bytes -= held_bytes(&self.entries[keep..]);
+        self.entries.truncate(keep);
         self.entries.extend_from_slice(entries);
+        self.held_bytes += held_bytes(entries);
     }
+}
+
+fn held_bytes(entries: &[Entry]) -> u64 {
+    entries
+        .iter()
+        .map(|e| (std::mem::size_of::<Entry>() + e.data.len() + e.context.len()) as u64)
+        .sum()
+}
+
+fn without_data(mut snapshot: Snapshot) -> Snapshot {
+    snapshot.data = Default::default();
+    snapshot
 }
 
 fn unavailable() -> raft::Error {
@@ -180,17 +222,23 @@ impl raft::Storage for LogStore {
         Ok(self.last())
     }
 
+    /// Hands over the offered snapshot if it serves `to` (Raft puts it in the message it
+    /// sends); otherwise asks the server for one and lets Raft retry later.
     fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
-        let meta = self.snapshot.get_metadata();
-        let cs = meta.get_conf_state();
-        let includes_peer = cs.voters.contains(&to) || cs.learners.contains(&to);
-        if meta.index < request_index || !includes_peer {
-            self.wanted.set(true);
-            return Err(raft::Error::Store(
-                StorageError::SnapshotTemporarilyUnavailable,
-            ));
+        let serves = |s: &Snapshot| {
+            let meta = s.get_metadata();
+            let cs = meta.get_conf_state();
+            meta.index >= request_index && (cs.voters.contains(&to) || cs.learners.contains(&to))
+        };
+        match self.offered.borrow_mut().take() {
+            Some(offered) if serves(&offered) => Ok(offered),
+            _ => {
+                self.wanted.set(true);
+                Err(raft::Error::Store(
+                    StorageError::SnapshotTemporarilyUnavailable,
+                ))
+            }
         }
-        Ok(self.snapshot.clone())
     }
 }
 
@@ -217,7 +265,7 @@ mod tests {
         let mut snap = Snapshot::default();
         snap.mut_metadata().index = 3;
         snap.mut_metadata().term = 2;
-        log.set_snapshot(snap);
+        log.set_snapshot(&snap);
         log.compact(3);
         assert_eq!(log.first(), 3);
         assert_eq!(log.term(2), Ok(1), "the dummy keeps the term of index 2");

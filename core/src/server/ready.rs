@@ -203,20 +203,34 @@ impl Server {
     }
 
     /// Takes a snapshot of the applied state every `snapshot_count` entries, and compacts
-    /// the log behind it.
+    /// the log behind it; in between, keeps the log within `max_log_bytes`.
     pub(super) fn maybe_snapshot(&mut self) {
         let last = self.raw.store().latest_snapshot().get_metadata().index;
         if self.applied >= last + self.config.snapshot_count {
             self.take_snapshot();
+        } else if self.raw.store().held_bytes() > self.config.max_log_bytes {
+            let keep_from = self.catchup_floor();
+            self.raw.mut_store().compact(keep_from);
         }
     }
 
-    /// Takes a snapshot now: Raft needs one for a peer that the latest does not serve.
+    /// The first entry kept when the log is compacted: `snapshot_catchup_entries` behind
+    /// the applied index (only applied entries may go: a snapshot of the applied state
+    /// replaces them for a peer).
+    fn catchup_floor(&self) -> u64 {
+        (self.applied + 1)
+            .saturating_sub(self.config.snapshot_catchup_entries)
+            .max(1)
+    }
+
+    /// Raft asked for a snapshot for a peer: offers one of the applied state (built now,
+    /// held only until Raft sends it).
     pub(super) fn snapshot_for_peer(&mut self) {
         if self.raw.store().take_snapshot_wanted()
-            && self.applied > self.raw.store().latest_snapshot().get_metadata().index
+            && self.raw.store().offered_index() != Some(self.applied)
         {
-            self.take_snapshot();
+            let snap = self.snapshot_of_applied();
+            self.raw.mut_store().offer_snapshot(snap);
         }
     }
 
@@ -240,10 +254,8 @@ impl Server {
 
     pub(super) fn take_snapshot(&mut self) {
         let snap = self.snapshot_of_applied();
-        self.raw.mut_store().set_snapshot(snap.clone());
-        let compact_to = (self.applied + 1)
-            .saturating_sub(self.config.snapshot_catchup_entries)
-            .max(1);
+        self.raw.mut_store().set_snapshot(&snap);
+        let compact_to = self.catchup_floor();
         self.raw.mut_store().compact(compact_to);
         let compacted_before = self.raw.store().first();
         self.outputs.push_back(Output::SaveSnapshot(snap));
