@@ -9,7 +9,6 @@
 use super::{push_control, push_events, StreamId, WatchHub, WatchResponse, WatcherKey};
 use crate::mvcc::{Event, Store};
 use crate::request::ResponseHeader;
-use std::collections::BTreeMap;
 use std::ops::Bound;
 
 impl WatchHub {
@@ -71,15 +70,9 @@ impl WatchHub {
     /// for responses that are actually queued.
     fn catch_up(&mut self, store: &Store, keys: &[WatcherKey], from: i64, to: i64) {
         let current = store.revision();
-        let mut batches: BTreeMap<WatcherKey, Vec<Event>> = BTreeMap::new();
-        for ev in store.changes_between(from, to) {
-            for key in keys {
-                let w = &self.watchers[key];
-                if w.wants(&ev) {
-                    batches.entry(*key).or_default().push(ev.clone());
-                }
-            }
-        }
+        // The history is read once for the whole pass; each watcher clones only the events
+        // it wants, and only when its stream has room for them.
+        let history: Vec<Event> = store.changes_between(from, to).collect();
         for key in keys {
             let w = self.watchers.get_mut(key).expect("ready watcher exists");
             let s = self
@@ -87,12 +80,16 @@ impl WatchHub {
                 .get_mut(&key.0)
                 .expect("watcher's stream exists");
             if w.next_rev <= to {
-                if let Some(events) = batches.remove(key) {
+                if let Some(first) = history.iter().position(|ev| w.wants(ev)) {
                     if s.pending_events >= self.config.max_pending_responses {
                         continue; // another watcher of this pass filled the stream: retry later
                     }
                     w.had_events = true;
-                    let events = events.into_iter().map(|ev| w.deliver(ev, store)).collect();
+                    let events = history[first..]
+                        .iter()
+                        .filter(|ev| w.wants(ev))
+                        .map(|ev| w.deliver(ev.clone(), store))
+                        .collect();
                     push_events(s, w, key.1, current, events);
                 }
                 w.next_rev = to + 1;
