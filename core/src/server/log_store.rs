@@ -70,7 +70,10 @@ impl LogStore {
 
     /// The index of the snapshot on offer, if any (without taking it).
     pub(crate) fn offered_index(&self) -> Option<u64> {
-        self.offered.borrow().as_ref().map(|s| s.get_metadata().index)
+        self.offered
+            .borrow()
+            .as_ref()
+            .map(|s| s.get_metadata().index)
     }
 
     /// Memory held by the entries (what [`LogStore::compact`] frees).
@@ -129,7 +132,10 @@ impl LogStore {
         if index <= self.first() {
             return;
         }
-        assert!(index <= self.last() + 1, "compacting past the end of the log");
+        assert!(
+            index <= self.last() + 1,
+            "compacting past the end of the log"
+        );
         let o = self.offset();
         let keep_from = (index - 1 - o) as usize;
         self.held_bytes -= held_bytes(&self.entries[1..=keep_from]);

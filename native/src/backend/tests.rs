@@ -79,7 +79,10 @@ async fn the_writer_thread_commits_batches_in_order_including_a_reset_between_th
     assert_eq!(Some(stored.clone()), reference.state());
     assert_eq!(stored.index, 4);
     let keys: Vec<_> = stored.records.iter().map(|r| r.kv.key.clone()).collect();
-    assert_eq!(keys, vec![b"new".to_vec(), b"after".to_vec(), b"last".to_vec()]);
+    assert_eq!(
+        keys,
+        vec![b"new".to_vec(), b"after".to_vec(), b"last".to_vec()]
+    );
 }
 
 #[test]

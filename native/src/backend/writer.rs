@@ -24,7 +24,7 @@ const QUEUE: usize = 4096;
 pub const MAX_PENDING_RECORDS: usize = 10_000;
 
 enum Job {
-    Apply(AppliedChanges),
+    Apply(Box<AppliedChanges>),
     /// Commit what is waiting (the 100 ms cadence).
     Tick,
     /// Commit what is waiting and answer once it is durable.
@@ -58,7 +58,7 @@ impl BackendWriter {
 
     /// Hands over one applied batch (written at the next commit).
     pub async fn apply(&self, changes: AppliedChanges) -> Result<(), WriterStopped> {
-        self.send(Job::Apply(changes)).await
+        self.send(Job::Apply(Box::new(changes))).await
     }
 
     /// Asks for a commit of everything handed over so far (not waiting for it).
@@ -113,7 +113,7 @@ fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
         let done: Result<(), BackendError> = match job {
             Job::Apply(changes) => {
                 pending_records += changes.state.records.len() + changes.state.removed.len();
-                pending.push(changes);
+                pending.push(*changes);
                 if pending_records >= MAX_PENDING_RECORDS {
                     pending_records = 0;
                     commit(&mut backend, &mut pending)
