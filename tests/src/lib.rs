@@ -167,6 +167,17 @@ impl Member {
 
     /// Waits until the member answers a quorum read (its cluster has a leader).
     pub fn wait_ready(&self) {
+        self.wait_for(&["endpoint", "health"]);
+    }
+
+    /// Waits until a learner serves clients. `endpoint health` cannot tell: it reads with
+    /// quorum, which a learner refuses (`rpc not supported for learner`) as soon as the
+    /// leader's snapshot tells it what it is; a serializable read is what it serves.
+    pub fn wait_ready_learner(&self) {
+        self.wait_for(&["get", "health", "--consistency=s"]);
+    }
+
+    fn wait_for(&self, check: &[&str]) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if std::fs::read_to_string(&self.log).is_ok_and(|l| l.contains("orrery: ")) {
@@ -175,7 +186,7 @@ impl Member {
             if let Some(ctl) = etcdctl_bin() {
                 let out = Command::new(ctl)
                     .args(["--endpoints", &self.endpoint, "--command-timeout=1s"])
-                    .args(["endpoint", "health"])
+                    .args(check)
                     .output();
                 if out.is_ok_and(|o| o.status.success()) {
                     return;
@@ -333,7 +344,11 @@ impl Cluster {
         ];
         let spec = (self.dir.join(&name), client, args);
         let m = Member::spawn(&spec.0, spec.1, &spec.2);
-        m.wait_ready();
+        if learner {
+            m.wait_ready_learner();
+        } else {
+            m.wait_ready();
+        }
         self.specs.push(spec);
         self.members.push(Some(m));
         i

@@ -68,22 +68,25 @@ impl BackendWriter {
 
     /// Commits everything handed over so far and waits until it is durable.
     pub async fn flush(&self) -> Result<(), String> {
-        let (reply, rx) = oneshot::channel();
-        self.send(Job::Flush(reply))
-            .await
-            .map_err(|_| "the backend thread stopped".to_string())?;
-        rx.await
-            .unwrap_or_else(|_| Err("the backend thread stopped".into()))
+        self.ask(Job::Flush).await
     }
 
     /// Commits, then compacts the file; its size before and after.
     pub async fn compact(&self) -> Result<(u64, u64), String> {
+        self.ask(Job::Compact).await
+    }
+
+    /// Sends a job that answers, and waits for the answer.
+    async fn ask<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, String>>) -> Job,
+    ) -> Result<T, String> {
+        const STOPPED: &str = "the backend thread stopped";
         let (reply, rx) = oneshot::channel();
-        self.send(Job::Compact(reply))
+        self.send(job(reply))
             .await
-            .map_err(|_| "the backend thread stopped".to_string())?;
-        rx.await
-            .unwrap_or_else(|_| Err("the backend thread stopped".into()))
+            .map_err(|_| STOPPED.to_string())?;
+        rx.await.unwrap_or_else(|_| Err(STOPPED.into()))
     }
 
     async fn send(&self, job: Job) -> Result<(), WriterStopped> {
