@@ -167,17 +167,19 @@ impl Member {
 
     /// Waits until the member answers a quorum read (its cluster has a leader).
     pub fn wait_ready(&self) {
-        self.wait_for(&["endpoint", "health"]);
+        self.wait_for(&["endpoint", "health"], |_| true);
     }
 
-    /// Waits until a learner serves clients. `endpoint health` cannot tell: it reads with
-    /// quorum, which a learner refuses (`rpc not supported for learner`) as soon as the
-    /// leader's snapshot tells it what it is; a serializable read is what it serves.
-    pub fn wait_ready_learner(&self) {
-        self.wait_for(&["get", "health", "--consistency=s"]);
+    /// Waits until this member lists member `name` as started (published): how to know
+    /// a learner is up. `endpoint health` on the learner cannot tell: it reads with quorum,
+    /// which a learner refuses (`rpc not supported for learner`, as etcd's learners do) as
+    /// soon as the leader's snapshot tells it what it is.
+    pub fn wait_started(&self, name: &str) {
+        let published = format!(", started, {name}, ");
+        self.wait_for(&["member", "list"], |out| out.contains(&published));
     }
 
-    fn wait_for(&self, check: &[&str]) {
+    fn wait_for(&self, check: &[&str], ok: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if std::fs::read_to_string(&self.log).is_ok_and(|l| l.contains("orrery: ")) {
@@ -188,7 +190,8 @@ impl Member {
                     .args(["--endpoints", &self.endpoint, "--command-timeout=1s"])
                     .args(check)
                     .output();
-                if out.is_ok_and(|o| o.status.success()) {
+                if out.is_ok_and(|o| o.status.success() && ok(&String::from_utf8_lossy(&o.stdout)))
+                {
                     return;
                 }
             }
@@ -345,7 +348,8 @@ impl Cluster {
         let spec = (self.dir.join(&name), client, args);
         let m = Member::spawn(&spec.0, spec.1, &spec.2);
         if learner {
-            m.wait_ready_learner();
+            let via = self.members.iter().flatten().next().expect("a live member");
+            via.wait_started(&name);
         } else {
             m.wait_ready();
         }
