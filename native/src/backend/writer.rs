@@ -10,8 +10,9 @@
 //! replays the WAL from the backend's last durable index (see [`super`]).
 //!
 //! Order: jobs are done in the order sent, so the backend always holds a prefix of what
-//! was applied. Bounds: at most [`QUEUE`] jobs wait in the channel (the node waits beyond
-//! that: backpressure) and at most [`MAX_PENDING_RECORDS`] records wait in the thread.
+//! was applied. Bounds: at most `QUEUE` (4 096) jobs wait in the channel (the node waits
+//! beyond that: backpressure) and at most [`MAX_PENDING_RECORDS`] records wait in the
+//! thread.
 
 use super::{Backend, BackendError};
 use orrery_core::backend::AppliedChanges;
