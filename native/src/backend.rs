@@ -73,8 +73,6 @@ const CACHE_BYTES: usize = 16 << 20;
 pub struct Backend {
     path: PathBuf,
     db: Database,
-    /// Commits since the last durable one.
-    unsynced: bool,
 }
 
 impl Backend {
@@ -87,7 +85,6 @@ impl Backend {
         Ok(Self {
             path: path.into(),
             db,
-            unsynced: false,
         })
     }
 
@@ -99,32 +96,19 @@ impl Backend {
         BackendError::Corrupt(self.path.clone(), why.into())
     }
 
-    /// Writes one batch of changes and its index in one transaction (not yet fsynced).
-    pub fn apply(&mut self, c: &AppliedChanges) -> Result<(), BackendError> {
-        self.write(std::slice::from_ref(c), Durability::None)
-            .map_err(|e| self.redb(e))?;
-        self.unsynced = true;
-        Ok(())
-    }
-
     /// Writes batches, in order, in one durable transaction (one fsync), with the last
     /// one's index: what [`writer`] does every 100 ms with the batches applied since.
-    pub fn commit_durably(&mut self, batches: &[AppliedChanges]) -> Result<(), BackendError> {
-        if batches.is_empty() {
-            return self.flush();
-        }
-        self.write(batches, Durability::Immediate)
-            .map_err(|e| self.redb(e))?;
-        self.unsynced = false;
-        Ok(())
+    /// Nothing to write, nothing done.
+    pub fn commit(&self, batches: &[AppliedChanges]) -> Result<(), BackendError> {
+        self.write(batches).map_err(|e| self.redb(e))
     }
 
-    fn write(&self, batches: &[AppliedChanges], durability: Durability) -> Result<(), redb::Error> {
+    fn write(&self, batches: &[AppliedChanges]) -> Result<(), redb::Error> {
         let Some(last) = batches.last() else {
             return Ok(());
         };
         let mut tx = self.db.begin_write()?;
-        tx.set_durability(durability)?;
+        tx.set_durability(Durability::Immediate)?;
         for applied in batches {
             write_changes(&tx, &applied.state)?;
         }
@@ -151,25 +135,8 @@ impl Backend {
         Ok(())
     }
 
-    /// Makes every commit so far durable (one fsync), if there are any.
-    pub fn flush(&mut self) -> Result<(), BackendError> {
-        if !self.unsynced {
-            return Ok(());
-        }
-        let durable = || -> Result<(), redb::Error> {
-            let mut tx = self.db.begin_write()?;
-            tx.set_durability(Durability::Immediate)?;
-            tx.commit()?;
-            Ok(())
-        };
-        durable().map_err(|e| self.redb(e))?;
-        self.unsynced = false;
-        Ok(())
-    }
-
     /// Rewrites the file without free pages (`etcdctl defrag`); returns whether it shrank.
     pub fn compact(&mut self) -> Result<bool, BackendError> {
-        self.flush()?;
         self.db.compact().map_err(|e| self.redb(e))
     }
 

@@ -170,13 +170,19 @@ impl Member {
         self.wait_for(&["endpoint", "health"], |_| true);
     }
 
-    /// Waits until this member lists member `name` as started (published): how to know
-    /// a learner is up. `endpoint health` on the learner cannot tell: it reads with quorum,
-    /// which a learner refuses (`rpc not supported for learner`, as etcd's learners do) as
-    /// soon as the leader's snapshot tells it what it is.
+    /// Waits until this member lists member `name` as started (published).
     pub fn wait_started(&self, name: &str) {
         let published = format!(", started, {name}, ");
         self.wait_for(&["member", "list"], |out| out.contains(&published));
+    }
+
+    /// Waits until this member knows it is a learner (`endpoint status` says so). `endpoint
+    /// health` cannot tell: it reads with quorum, which a learner refuses (`rpc not
+    /// supported for learner`, as etcd's learners do) once it knows what it is.
+    pub fn wait_learner(&self) {
+        self.wait_for(&["endpoint", "status", "-w", "json"], |out| {
+            out.contains("\"isLearner\":true")
+        });
     }
 
     fn wait_for(&self, check: &[&str], ok: impl Fn(&str) -> bool) {
@@ -350,6 +356,7 @@ impl Cluster {
         if learner {
             let via = self.members.iter().flatten().next().expect("a live member");
             via.wait_started(&name);
+            m.wait_learner();
         } else {
             m.wait_ready();
         }

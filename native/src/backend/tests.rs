@@ -22,7 +22,7 @@ fn run(
     requests: &[Request],
 ) {
     for changes in batches(sm, reference, requests) {
-        backend.apply(&changes).unwrap();
+        backend.commit(std::slice::from_ref(&changes)).unwrap();
     }
 }
 
@@ -125,7 +125,6 @@ fn the_tables_hold_what_the_reference_backend_holds_across_a_reopen() {
             }),
         ],
     );
-    backend.flush().unwrap();
     drop(backend);
     let backend = Backend::open(&path).unwrap();
     let stored = backend.load().unwrap().expect("written");

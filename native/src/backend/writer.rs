@@ -104,41 +104,45 @@ impl BackendWriter {
     }
 }
 
+/// Batches handed over since the last commit.
+#[derive(Default)]
+struct Pending {
+    batches: Vec<AppliedChanges>,
+    /// Records written and removed by `batches` (bounded by [`MAX_PENDING_RECORDS`]).
+    records: usize,
+}
+
+impl Pending {
+    fn commit(&mut self, backend: &Backend) -> Result<(), BackendError> {
+        let done = backend.commit(&self.batches);
+        *self = Self::default();
+        done
+    }
+}
+
 /// The thread: batches waiting applies until a tick, a flush or the record bound.
 fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
-    let mut pending: Vec<AppliedChanges> = Vec::new();
-    let mut pending_records = 0usize;
-    let commit = |backend: &mut Backend, pending: &mut Vec<AppliedChanges>| {
-        let done = backend.commit_durably(pending);
-        pending.clear();
-        done
-    };
+    let mut pending = Pending::default();
     while let Some(job) = rx.blocking_recv() {
         let done: Result<(), BackendError> = match job {
             Job::Apply(changes) => {
-                pending_records += changes.state.records.len() + changes.state.removed.len();
-                pending.push(*changes);
-                if pending_records >= MAX_PENDING_RECORDS {
-                    pending_records = 0;
-                    commit(&mut backend, &mut pending)
+                pending.records += changes.state.records.len() + changes.state.removed.len();
+                pending.batches.push(*changes);
+                if pending.records >= MAX_PENDING_RECORDS {
+                    pending.commit(&backend)
                 } else {
                     Ok(())
                 }
             }
-            Job::Tick => {
-                pending_records = 0;
-                commit(&mut backend, &mut pending)
-            }
+            Job::Tick => pending.commit(&backend),
             Job::Flush(reply) => {
-                pending_records = 0;
-                let done = commit(&mut backend, &mut pending);
+                let done = pending.commit(&backend);
                 let _ = reply.send(done.as_ref().map(|_| ()).map_err(|e| e.to_string()));
                 done
             }
             Job::Compact(reply) => {
-                pending_records = 0;
                 let before = backend.file_size();
-                let done = commit(&mut backend, &mut pending).and_then(|()| backend.compact());
+                let done = pending.commit(&backend).and_then(|()| backend.compact());
                 let answer = match &done {
                     Ok(_) => Ok((before, backend.file_size())),
                     Err(e) => Err(e.to_string()),
@@ -153,7 +157,7 @@ fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
             return;
         }
     }
-    if let Err(e) = commit(&mut backend, &mut pending) {
+    if let Err(e) = pending.commit(&backend) {
         tracing::error!(error = %e, "the backend could not be synced at shutdown");
     }
 }
