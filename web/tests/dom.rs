@@ -29,6 +29,17 @@ async fn settle() {
     TimeoutFuture::new(30).await;
 }
 
+/// Waits (up to 3 s) until `done` holds: a render may take longer than one settle on a
+/// busy machine.
+async fn eventually(done: impl Fn() -> bool) {
+    for _ in 0..100 {
+        if done() {
+            return;
+        }
+        settle().await;
+    }
+}
+
 fn find(root: &Element, testid: &str) -> Element {
     root.query_selector(&format!("[data-testid=\"{testid}\"]"))
         .expect("selector")
@@ -130,17 +141,13 @@ async fn the_console_runs_commands_and_prints_etcdctl_output() {
 async fn crash_and_restart_buttons_act_on_the_member() {
     let (_, link) = paused_run();
     let root = mount(link).await;
+    let role = || find(&root, "member-n2").get_attribute("data-role");
     click(&root, "crash-n2");
-    settle().await;
-    assert_eq!(
-        find(&root, "member-n2")
-            .get_attribute("data-role")
-            .as_deref(),
-        Some("down")
-    );
+    eventually(|| role().as_deref() == Some("down")).await;
+    assert_eq!(role().as_deref(), Some("down"));
     click(&root, "restart-n2");
-    settle().await;
-    let role = find(&root, "member-n2").get_attribute("data-role");
+    eventually(|| role().as_deref() != Some("down")).await;
+    let role = role();
     assert_ne!(role.as_deref(), Some("down"));
     // The share link now carries both inputs.
     let href = find(&root, "share-link")
