@@ -271,7 +271,12 @@ fn attach_live_keys(store: &Store, lessor: &mut Lessor) -> Result<(), SnapshotEr
         let Some(rev) = ki.get(store.current) else {
             continue;
         };
-        let lease = store.records[&rev].kv.lease;
+        let lease = store
+            .records
+            .get(rev)
+            .expect("the index points at held records")
+            .kv
+            .lease;
         if lease != 0 {
             if lessor.get(lease).is_none() {
                 return Err(SnapshotError::Corrupt("key attached to an unknown lease"));

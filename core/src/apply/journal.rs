@@ -70,7 +70,7 @@ impl StateMachine {
         };
         let records = store
             .records
-            .range(from..)
+            .range(from, Revision::last_of(i64::MAX))
             .map(|(rev, rec)| StoredRecord {
                 revision: *rev,
                 tombstone: rec.tombstone,

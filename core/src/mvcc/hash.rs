@@ -51,7 +51,10 @@ impl Store {
         let upto = if rev <= 0 { self.current } else { rev };
         let mut crc = crc32c::crc32c(HASH_TAG);
         let mut buf = Vec::with_capacity(128);
-        for (r, rec) in self.records.range(..=Revision::last_of(upto)) {
+        for (r, rec) in self
+            .records
+            .range(Revision::first_of(i64::MIN), Revision::last_of(upto))
+        {
             buf.clear();
             buf.extend_from_slice(&r.main.to_le_bytes());
             buf.extend_from_slice(&r.sub.to_le_bytes());

@@ -4,6 +4,7 @@ mod hash;
 mod key_index;
 mod key_range;
 mod kv;
+mod record_log;
 mod revision;
 mod store;
 

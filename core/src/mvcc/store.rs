@@ -11,6 +11,7 @@
 use super::key_index::KeyIndex;
 use super::key_range::KeyRange;
 use super::kv::{Event, EventType, KeyValue};
+use super::record_log::RecordLog;
 use super::revision::Revision;
 use crate::error::{CompactError, RangeError};
 use bytes::Bytes;
@@ -83,7 +84,7 @@ pub struct Change {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Store {
     pub(crate) index: BTreeMap<Bytes, KeyIndex>,
-    pub(crate) records: BTreeMap<Revision, Record>,
+    pub(crate) records: RecordLog,
     pub(crate) current: i64,
     pub(crate) compacted: i64,
     /// [`Record::size`] summed over `records`: the store's stand-in for etcd's database
@@ -102,7 +103,7 @@ impl Store {
     pub fn new() -> Self {
         Self {
             index: BTreeMap::new(),
-            records: BTreeMap::new(),
+            records: RecordLog::default(),
             current: 1,
             compacted: -1,
             size: 0,
@@ -128,8 +129,7 @@ impl Store {
     /// Adds a record, keeping [`Store::size_bytes`] up to date.
     pub(crate) fn insert_record(&mut self, rev: Revision, record: Record) {
         self.size += record.size();
-        let old = self.records.insert(rev, record);
-        assert!(old.is_none(), "revision {rev} written twice");
+        self.records.push(rev, record);
     }
 
     /// How many revisions (puts and tombstones) the store retains.
@@ -201,7 +201,7 @@ impl Store {
     fn record(&self, rev: Revision) -> &Record {
         let record = self
             .records
-            .get(&rev)
+            .get(rev)
             .unwrap_or_else(|| panic!("index points at revision {rev}, which the store lacks"));
         debug_assert_eq!(record.kv.mod_revision, rev.main);
         record
@@ -237,9 +237,7 @@ impl Store {
             ki.compact(rev, &mut removed);
             !ki.is_empty()
         });
-        for r in &removed {
-            let gone = self.records.remove(r);
-            let gone = gone.unwrap_or_else(|| panic!("compaction removed unknown revision {r}"));
+        for gone in self.records.remove_all(removed.clone()) {
             self.size -= gone.size();
         }
         self.compacted = rev;
@@ -248,11 +246,8 @@ impl Store {
 
     /// Retained changes with main revision in `[from, to]`, in revision order.
     pub fn changes_between(&self, from: i64, to: i64) -> impl Iterator<Item = Event> + '_ {
-        // `BTreeMap::range` panics on an inverted range: ask only for a valid one.
-        let bounds = (from <= to).then(|| Revision::first_of(from)..=Revision::last_of(to));
-        bounds
-            .into_iter()
-            .flat_map(|b| self.records.range(b))
+        self.records
+            .range(Revision::first_of(from), Revision::last_of(to))
             .map(|(_, rec)| rec.event())
     }
 
@@ -277,7 +272,7 @@ impl Store {
             self.records.len(),
             "records not reachable from the index"
         );
-        let size: u64 = self.records.values().map(Record::size).sum();
+        let size: u64 = self.records.iter().map(|(_, r)| r.size()).sum();
         assert_eq!(size, self.size, "the size account drifted");
     }
 }
@@ -475,7 +470,7 @@ mod tests {
         assert_eq!(changes.len(), 2);
         assert!(changes.iter().all(|c| c.event.kv.mod_revision == 2));
         assert_eq!(
-            s.records.keys().map(|r| r.sub).collect::<Vec<_>>(),
+            s.records.iter().map(|(r, _)| r.sub).collect::<Vec<_>>(),
             vec![0, 1]
         );
     }

@@ -1,0 +1,288 @@
+//! Every retained revision's record, in revision order (etcd's bbolt `key` bucket).
+//!
+//! Revisions only grow: a write transaction appends at the current revision + 1 and a
+//! snapshot restores its records in order, so the log is append-only except for compaction,
+//! which removes scattered old revisions. It is stored as a list of chunks of up to
+//! [`CHUNK`] records, each a `Vec` sorted by revision. Appending fills the last chunk; a
+//! lookup binary-searches the chunks, then the chunk. Unlike a `BTreeMap`, whose nodes stay
+//! about half full on append-only inserts, chunks are full except after a compaction, which
+//! merges neighbours that fit together. At 100 000 records this holds 12 MB where the map
+//! held 21 MB.
+
+use super::revision::Revision;
+use super::store::Record;
+use std::fmt;
+
+/// Records per chunk: 512 × 120 B ≈ 60 KiB, an allocation glibc still serves from its heap.
+const CHUNK: usize = 512;
+
+/// The records, sorted by revision, in chunks that are never empty.
+#[derive(Clone, Default)]
+pub(crate) struct RecordLog {
+    chunks: Vec<Vec<(Revision, Record)>>,
+    len: usize,
+}
+
+impl RecordLog {
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The last revision held, if any.
+    fn last_revision(&self) -> Option<Revision> {
+        self.chunks.last().and_then(|c| c.last()).map(|(r, _)| *r)
+    }
+
+    /// Appends the record of `rev`, which must be later than every revision held.
+    pub(crate) fn push(&mut self, rev: Revision, record: Record) {
+        if let Some(last) = self.last_revision() {
+            assert!(rev > last, "revision {rev} appended after {last}");
+        }
+        match self.chunks.last_mut() {
+            Some(chunk) if chunk.len() < CHUNK => chunk.push((rev, record)),
+            _ => {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                chunk.push((rev, record));
+                self.chunks.push(chunk);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// Where `rev` is or would be: (chunk, position in the chunk).
+    fn position(&self, rev: Revision) -> (usize, usize) {
+        let c = self
+            .chunks
+            .partition_point(|chunk| chunk.last().is_some_and(|(r, _)| *r < rev));
+        let at = self
+            .chunks
+            .get(c)
+            .map_or(0, |chunk| chunk.partition_point(|(r, _)| *r < rev));
+        (c, at)
+    }
+
+    pub(crate) fn get(&self, rev: Revision) -> Option<&Record> {
+        let (c, at) = self.position(rev);
+        match self.chunks.get(c)?.get(at) {
+            Some((r, record)) if *r == rev => Some(record),
+            _ => None,
+        }
+    }
+
+    /// Every record, in revision order.
+    pub(crate) fn iter(&self) -> Iter<'_> {
+        Iter {
+            inner: self.chunks.iter().flatten(),
+            left: self.len,
+        }
+    }
+
+    /// The records with revision in `from..=to`, in revision order.
+    pub(crate) fn range(
+        &self,
+        from: Revision,
+        to: Revision,
+    ) -> impl Iterator<Item = (&Revision, &Record)> + '_ {
+        let (c, at) = self.position(from);
+        let first = self.chunks.get(c).map_or(&[][..], |chunk| &chunk[at..]);
+        let rest = self.chunks.get(c + 1..).unwrap_or_default();
+        first
+            .iter()
+            .chain(rest.iter().flatten())
+            .take_while(move |(r, _)| *r <= to)
+            .map(|(r, record)| (r, record))
+    }
+
+    /// Removes the records of `revs` (each must be held), returning them in revision order.
+    pub(crate) fn remove_all(&mut self, mut revs: Vec<Revision>) -> Vec<Record> {
+        revs.sort_unstable();
+        let mut removed = Vec::with_capacity(revs.len());
+        let mut wanted = revs.iter().copied().peekable();
+        let mut kept = Vec::with_capacity(self.chunks.len());
+        for chunk in std::mem::take(&mut self.chunks) {
+            let touched = wanted
+                .peek()
+                .is_some_and(|r| chunk.last().is_some_and(|(last, _)| r <= last));
+            let chunk = if touched {
+                let mut left = Vec::with_capacity(chunk.len());
+                for (r, record) in chunk {
+                    if wanted.next_if_eq(&r).is_some() {
+                        removed.push(record);
+                    } else {
+                        left.push((r, record));
+                    }
+                }
+                left
+            } else {
+                chunk
+            };
+            merge_into(&mut kept, chunk);
+        }
+        assert!(
+            wanted.peek().is_none(),
+            "compaction removed unknown revision {}",
+            wanted.peek().expect("checked")
+        );
+        if let Some(last) = kept.last_mut() {
+            last.reserve_exact(CHUNK - last.len());
+        }
+        self.chunks = kept;
+        self.len -= removed.len();
+        removed
+    }
+}
+
+/// Every record of a [`RecordLog`], in revision order; knows how many are left.
+pub(crate) struct Iter<'a> {
+    inner: std::iter::Flatten<std::slice::Iter<'a, Vec<(Revision, Record)>>>,
+    left: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a Revision, &'a Record);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (r, record) = self.inner.next()?;
+        self.left -= 1;
+        Some((r, record))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.left, Some(self.left))
+    }
+}
+
+impl ExactSizeIterator for Iter<'_> {}
+
+/// Appends `chunk` to `chunks`, into the last chunk when both fit in one; shrinks a chunk
+/// that compaction left part empty (only the last chunk keeps room to grow).
+fn merge_into(chunks: &mut Vec<Vec<(Revision, Record)>>, mut chunk: Vec<(Revision, Record)>) {
+    if chunk.is_empty() {
+        return;
+    }
+    if let Some(last) = chunks.last_mut() {
+        if last.len() + chunk.len() <= CHUNK {
+            last.append(&mut chunk);
+            return;
+        }
+        last.shrink_to_fit();
+    }
+    chunks.push(chunk);
+}
+
+/// Two logs are equal when they hold the same records, however they are chunked.
+impl PartialEq for RecordLog {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl Eq for RecordLog {}
+
+impl fmt::Debug for RecordLog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mvcc::KeyValue;
+
+    fn record(main: i64) -> Record {
+        Record {
+            kv: KeyValue {
+                mod_revision: main,
+                ..KeyValue::default()
+            },
+            tombstone: false,
+        }
+    }
+
+    fn log_of(mains: impl IntoIterator<Item = i64>) -> RecordLog {
+        let mut log = RecordLog::default();
+        for m in mains {
+            log.push(Revision::new(m, 0), record(m));
+        }
+        log
+    }
+
+    fn mains<'a>(it: impl Iterator<Item = (&'a Revision, &'a Record)>) -> Vec<i64> {
+        it.map(|(r, _)| r.main).collect()
+    }
+
+    #[test]
+    fn lookups_and_ranges_cross_chunk_boundaries() {
+        let log = log_of((1..=3000).map(|m| m * 2));
+        assert_eq!(log.len(), 3000);
+        assert_eq!(log.chunks.len(), 3000usize.div_ceil(CHUNK));
+        for m in [2, 1024, 1026, 6000] {
+            assert_eq!(
+                log.get(Revision::new(m, 0)).map(|r| r.kv.mod_revision),
+                Some(m)
+            );
+        }
+        for m in [1, 3, 1025, 6002] {
+            assert!(log.get(Revision::new(m, 0)).is_none(), "{m}");
+        }
+        assert!(log.get(Revision::new(2, 1)).is_none());
+        let r = |m| Revision::new(m, 0);
+        assert_eq!(
+            mains(log.range(r(1019), r(1030))),
+            [1020, 1022, 1024, 1026, 1028, 1030]
+        );
+        assert_eq!(mains(log.range(r(5999), r(9000))), [6000]);
+        assert!(mains(log.range(r(7000), r(9000))).is_empty());
+        assert!(mains(log.range(r(10), r(9))).is_empty());
+        assert_eq!(mains(log.iter()).len(), 3000);
+    }
+
+    #[test]
+    #[should_panic(expected = "appended after")]
+    fn appending_out_of_order_panics() {
+        let mut log = log_of([5]);
+        log.push(Revision::new(4, 0), record(4));
+    }
+
+    #[test]
+    fn removal_merges_chunks_and_keeps_the_rest_in_order() {
+        let mut log = log_of(1..=2000);
+        // Remove every revision but multiples of 10 below 1500: chunks there merge.
+        let gone: Vec<_> = (1..1500)
+            .filter(|m| m % 10 != 0)
+            .rev()
+            .map(|m| Revision::new(m, 0))
+            .collect();
+        let removed = log.remove_all(gone.clone());
+        assert_eq!(removed.len(), gone.len());
+        assert!(removed
+            .windows(2)
+            .all(|w| w[0].kv.mod_revision < w[1].kv.mod_revision));
+        let expect: Vec<i64> = (1..=2000).filter(|m| *m >= 1500 || m % 10 == 0).collect();
+        assert_eq!(mains(log.iter()), expect);
+        assert_eq!(log.len(), expect.len());
+        assert!(log.chunks.iter().all(|c| !c.is_empty() && c.len() <= CHUNK));
+        assert!(log.chunks.len() <= expect.len().div_ceil(CHUNK) + 1);
+        // Equal to a log built directly, though chunked differently; appends go on.
+        assert_eq!(log, log_of(expect.iter().copied()));
+        log.push(Revision::new(2001, 0), record(2001));
+        assert_eq!(
+            log.get(Revision::new(2001, 0)).map(|r| r.kv.mod_revision),
+            Some(2001)
+        );
+        // Removing everything leaves an empty log that accepts later revisions.
+        let all: Vec<_> = log.iter().map(|(r, _)| *r).collect();
+        log.remove_all(all);
+        assert_eq!((log.len(), log.chunks.len()), (0, 0));
+        log.push(Revision::new(3000, 0), record(3000));
+        assert_eq!(log.len(), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "unknown revision")]
+    fn removing_an_absent_revision_panics() {
+        let mut log = log_of([1, 2, 3]);
+        log.remove_all(vec![Revision::new(2, 1)]);
+    }
+}
