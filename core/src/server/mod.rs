@@ -83,8 +83,9 @@ pub struct ServerConfig {
     pub snapshot_catchup_entries: u64,
     /// Memory the in-memory Raft log may hold (entries' data plus their fixed size). Past
     /// it, applied entries are dropped down to the last `snapshot_catchup_entries` without
-    /// waiting for the next snapshot; a peer that still needs them is sent a snapshot.
-    /// etcd keeps every entry since its last snapshot (up to `snapshot_count`).
+    /// waiting for the next snapshot; a peer that still needs them is sent a snapshot. The
+    /// log holds at most this or twice `snapshot_catchup_entries` entries, whichever is
+    /// more. etcd keeps every entry since its last snapshot (up to `snapshot_count`).
     pub max_log_bytes: u64,
     /// How long a request may wait for a leader, a commit or a read index before it fails
     /// (etcd: 5 s + 2 × election timeout).
@@ -123,7 +124,7 @@ impl ServerConfig {
             check_quorum: true,
             snapshot_count: 100_000,
             snapshot_catchup_entries: 5_000,
-            max_log_bytes: 8 << 20,
+            max_log_bytes: 4 << 20,
             request_timeout_ms: 7_000,
             watch_progress_notify_ms: 600_000,
             max_size_per_msg: 1024 * 1024,

@@ -204,13 +204,19 @@ impl Server {
 
     /// Takes a snapshot of the applied state every `snapshot_count` entries, and compacts
     /// the log behind it; in between, keeps the log within `max_log_bytes`.
+    ///
+    /// An early compaction waits until it can drop `snapshot_catchup_entries` entries at
+    /// once: when the entries a slow follower may need are larger than `max_log_bytes` on
+    /// their own, compacting after every Ready would move the whole log each time.
     pub(super) fn maybe_snapshot(&mut self) {
         let last = self.raw.store().latest_snapshot().get_metadata().index;
         if self.applied >= last + self.config.snapshot_count {
             self.take_snapshot();
         } else if self.raw.store().held_bytes() > self.config.max_log_bytes {
             let keep_from = self.catchup_floor();
-            self.raw.mut_store().compact(keep_from);
+            if keep_from >= self.raw.store().first() + self.config.snapshot_catchup_entries {
+                self.raw.mut_store().compact(keep_from);
+            }
         }
     }
 
