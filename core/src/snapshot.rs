@@ -77,22 +77,33 @@ impl fmt::Display for SnapshotError {
 
 impl std::error::Error for SnapshotError {}
 
-/// Encodes the replicated state.
-pub(crate) fn encode(store: &Store, lessor: &Lessor, alarms: &AlarmStore) -> Vec<u8> {
-    encode_parts(
+/// Appends the encoded replicated state to `out`, reserving its whole size first (at most
+/// [`Store::size_bytes`] plus the leases and alarms), so a large state is not copied while
+/// its buffer grows.
+pub(crate) fn encode_into(out: &mut Vec<u8>, store: &Store, lessor: &Lessor, alarms: &AlarmStore) {
+    let leases = lessor
+        .iter()
+        .map(|l| (l.id, l.ttl, l.remaining_ttl))
+        .collect::<Vec<_>>();
+    let alarms = alarms.list();
+    out.reserve_exact(size_bound(store, leases.len(), alarms.len()));
+    encode_parts_into(
+        out,
         store.current,
         store.compacted,
         store
             .records
             .iter()
             .map(|(rev, rec)| (*rev, rec.tombstone, &rec.kv)),
-        lessor
-            .iter()
-            .map(|l| (l.id, l.ttl, l.remaining_ttl))
-            .collect::<Vec<_>>()
-            .into_iter(),
-        &alarms.list(),
-    )
+        leases.into_iter(),
+        &alarms,
+    );
+}
+
+/// At least the encoded size of a state: every record encodes to 49 bytes plus its key
+/// and value, within the 64 that [`Store::size_bytes`] counts; a lease takes 24, an alarm 9.
+fn size_bound(store: &Store, leases: usize, alarms: usize) -> usize {
+    64 + store.size_bytes() as usize + leases * 24 + alarms * 9
 }
 
 /// Encodes a state given as its parts: `(revision, tombstone, key-value)` records in
@@ -105,6 +116,20 @@ pub(crate) fn encode_parts<'a>(
     alarms: &[AlarmMember],
 ) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + records.len() * 64);
+    encode_parts_into(&mut out, current, compacted, records, leases, alarms);
+    out
+}
+
+/// [`encode_parts`], appending to `out`.
+fn encode_parts_into<'a>(
+    out: &mut Vec<u8>,
+    current: i64,
+    compacted: i64,
+    records: impl ExactSizeIterator<Item = (Revision, bool, &'a KeyValue)>,
+    leases: impl ExactSizeIterator<Item = (i64, i64, i64)>,
+    alarms: &[AlarmMember],
+) {
+    let start = out.len();
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&current.to_le_bytes());
@@ -114,11 +139,11 @@ pub(crate) fn encode_parts<'a>(
         out.extend_from_slice(&rev.main.to_le_bytes());
         out.extend_from_slice(&rev.sub.to_le_bytes());
         out.push(if tombstone { TOMBSTONE } else { 0 });
-        put_bytes(&mut out, &kv.key);
+        put_bytes(out, &kv.key);
         out.extend_from_slice(&kv.create_revision.to_le_bytes());
         out.extend_from_slice(&kv.version.to_le_bytes());
         out.extend_from_slice(&kv.lease.to_le_bytes());
-        put_bytes(&mut out, &kv.value);
+        put_bytes(out, &kv.value);
     }
     out.extend_from_slice(&(leases.len() as u64).to_le_bytes());
     for (id, ttl, remaining_ttl) in leases {
@@ -131,9 +156,8 @@ pub(crate) fn encode_parts<'a>(
         out.extend_from_slice(&a.member_id.to_le_bytes());
         out.push(a.alarm as u8);
     }
-    let crc = crc32c::crc32c(&out);
+    let crc = crc32c::crc32c(&out[start..]);
     out.extend_from_slice(&crc.to_le_bytes());
-    out
 }
 
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
@@ -379,8 +403,7 @@ mod tests {
         b
     }
 
-    #[test]
-    fn encoding_matches_the_documented_format() {
+    fn sample() -> StateMachine {
         let mut sm = StateMachine::new(Config::default());
         sm.apply(
             0,
@@ -394,6 +417,12 @@ mod tests {
             ..PutRequest::default()
         };
         sm.apply(0, &Request::Put(put)).unwrap();
+        sm
+    }
+
+    #[test]
+    fn encoding_matches_the_documented_format() {
+        let sm = sample();
         assert_eq!(sm.snapshot(), hand_built());
         for bytes in [hand_built(), hand_built_v1()] {
             let (store, lessor, alarms) = decode(&bytes, LeaseConfig::default()).unwrap();
@@ -401,6 +430,20 @@ mod tests {
             assert_eq!(lessor.keys(9).unwrap(), vec![Bytes::from_static(b"k")]);
             assert!(alarms.list().is_empty());
         }
+    }
+
+    #[test]
+    fn the_state_appends_after_a_prefix_within_its_reservation() {
+        let sm = sample();
+        let mut out = b"prefix".to_vec();
+        sm.snapshot_into(&mut out);
+        assert_eq!(&out[..6], b"prefix");
+        assert_eq!(
+            &out[6..],
+            &hand_built()[..],
+            "the checksum covers the state only"
+        );
+        assert!(hand_built().len() <= size_bound(sm.store(), 1, 0));
     }
 
     #[test]

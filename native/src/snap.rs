@@ -58,13 +58,12 @@ impl SnapDir {
             let p = p.to_owned();
             move |e| SnapError::Io(p, e)
         };
-        let bytes = snap.write_to_bytes().expect("snapshots encode");
-        let crc = crc32c::crc32c(&bytes);
         let mut f = fs::File::create(&tmp).map_err(err(&tmp))?;
-        // Written in two parts: appending the CRC to `bytes` would reallocate it, holding
-        // the whole state a third time (tens of MiB) for a moment.
-        f.write_all(&bytes).map_err(err(&tmp))?;
-        drop(bytes);
+        let mut crc = 0;
+        for part in encoded_parts(snap) {
+            crc = crc32c::crc32c_append(crc, &part);
+            f.write_all(&part).map_err(err(&tmp))?;
+        }
         f.write_all(&crc.to_le_bytes()).map_err(err(&tmp))?;
         f.sync_all().map_err(err(&tmp))?;
         fs::rename(&tmp, &path).map_err(err(&path))?;
@@ -116,6 +115,27 @@ impl SnapDir {
     }
 }
 
+/// `snap`'s protobuf encoding in parts whose concatenation is `snap.write_to_bytes()`: the
+/// `data` field's tag and length, the data itself (borrowed: the state, tens of MiB, is not
+/// copied), then the `metadata` field. rust-protobuf writes fields in field-number order and
+/// `data` is field 1, `metadata` field 2.
+fn encoded_parts(snap: &Snapshot) -> [std::borrow::Cow<'_, [u8]>; 3] {
+    let mut head = Vec::new();
+    if !snap.data.is_empty() {
+        let mut os = protobuf::CodedOutputStream::vec(&mut head);
+        os.write_tag(1, protobuf::wire_format::WireTypeLengthDelimited)
+            .and_then(|()| os.write_raw_varint64(snap.data.len() as u64))
+            .and_then(|()| os.flush())
+            .expect("writing to a Vec cannot fail");
+    }
+    let mut meta_only = Snapshot::default();
+    meta_only.metadata = snap.metadata.clone();
+    let meta = meta_only
+        .write_to_bytes()
+        .expect("snapshot metadata encodes");
+    [head.into(), snap.data[..].into(), meta.into()]
+}
+
 fn decode(bytes: &[u8]) -> Option<Snapshot> {
     let (body, crc) = bytes.split_at_checked(bytes.len().checked_sub(4)?)?;
     if crc32c::crc32c(body).to_le_bytes() != crc {
@@ -134,6 +154,17 @@ mod tests {
         s.mut_metadata().term = 1;
         s.data = vec![index as u8; 10].into();
         s
+    }
+
+    #[test]
+    fn the_file_holds_the_protobuf_encoding_written_in_parts() {
+        let mut big = snap(3);
+        big.data = vec![7; 300].into(); // a two-byte length
+        big.mut_metadata().mut_conf_state().voters = vec![1, 2, 3];
+        for s in [snap(1), big, Snapshot::default()] {
+            let parts: Vec<u8> = encoded_parts(&s).concat();
+            assert_eq!(parts, s.write_to_bytes().unwrap());
+        }
     }
 
     #[test]

@@ -403,7 +403,14 @@ impl StateMachine {
 
     /// The replicated state (store and leases) as a versioned, checksummed byte string.
     pub fn snapshot(&self) -> Vec<u8> {
-        snapshot::encode(&self.store, &self.lessor, &self.alarms)
+        let mut out = Vec::new();
+        self.snapshot_into(&mut out);
+        out
+    }
+
+    /// [`StateMachine::snapshot`], appended to `out`.
+    pub fn snapshot_into(&self, out: &mut Vec<u8>) {
+        snapshot::encode_into(out, &self.store, &self.lessor, &self.alarms);
     }
 
     /// Replaces the replicated state with a snapshot. Watchers resume from the new history;

@@ -254,7 +254,9 @@ impl Server {
         meta.index = self.applied;
         meta.term = term;
         *meta.mut_conf_state() = self.conf_state();
-        snap.data = entry::encode_snapshot_data(&self.membership, &self.sm.snapshot()).into();
+        snap.data =
+            entry::encode_snapshot_data_with(&self.membership, |out| self.sm.snapshot_into(out))
+                .into();
         snap
     }
 
