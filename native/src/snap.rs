@@ -128,8 +128,10 @@ fn encoded_parts(snap: &Snapshot) -> [std::borrow::Cow<'_, [u8]>; 3] {
             .and_then(|()| os.flush())
             .expect("writing to a Vec cannot fail");
     }
-    let mut meta_only = Snapshot::default();
-    meta_only.metadata = snap.metadata.clone();
+    let meta_only = Snapshot {
+        metadata: snap.metadata.clone(),
+        ..Snapshot::default()
+    };
     let meta = meta_only
         .write_to_bytes()
         .expect("snapshot metadata encodes");
