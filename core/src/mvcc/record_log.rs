@@ -93,10 +93,10 @@ impl RecordLog {
             .map(|(r, record)| (r, record))
     }
 
-    /// Removes the records of `revs` (each must be held), returning them in revision order.
-    pub(crate) fn remove_all(&mut self, mut revs: Vec<Revision>) -> Vec<Record> {
+    /// Removes the records of `revs` (each must be held; sorted here), handing each to
+    /// `removed` in revision order.
+    pub(crate) fn remove_all(&mut self, revs: &mut [Revision], mut removed: impl FnMut(Record)) {
         revs.sort_unstable();
-        let mut removed = Vec::with_capacity(revs.len());
         let mut wanted = revs.iter().copied().peekable();
         let mut kept = Vec::with_capacity(self.chunks.len());
         for chunk in std::mem::take(&mut self.chunks) {
@@ -107,7 +107,7 @@ impl RecordLog {
                 let mut left = Vec::with_capacity(chunk.len());
                 for (r, record) in chunk {
                     if wanted.next_if_eq(&r).is_some() {
-                        removed.push(record);
+                        removed(record);
                     } else {
                         left.push((r, record));
                     }
@@ -127,8 +127,7 @@ impl RecordLog {
             last.reserve_exact(CHUNK - last.len());
         }
         self.chunks = kept;
-        self.len -= removed.len();
-        removed
+        self.len -= revs.len();
     }
 }
 
@@ -249,12 +248,13 @@ mod tests {
     fn removal_merges_chunks_and_keeps_the_rest_in_order() {
         let mut log = log_of(1..=2000);
         // Remove every revision but multiples of 10 below 1500: chunks there merge.
-        let gone: Vec<_> = (1..1500)
+        let mut gone: Vec<_> = (1..1500)
             .filter(|m| m % 10 != 0)
             .rev()
             .map(|m| Revision::new(m, 0))
             .collect();
-        let removed = log.remove_all(gone.clone());
+        let mut removed = Vec::new();
+        log.remove_all(&mut gone, |r| removed.push(r));
         assert_eq!(removed.len(), gone.len());
         assert!(removed
             .windows(2)
@@ -272,8 +272,8 @@ mod tests {
             Some(2001)
         );
         // Removing everything leaves an empty log that accepts later revisions.
-        let all: Vec<_> = log.iter().map(|(r, _)| *r).collect();
-        log.remove_all(all);
+        let mut all: Vec<_> = log.iter().map(|(r, _)| *r).collect();
+        log.remove_all(&mut all, drop);
         assert_eq!((log.len(), log.chunks.len()), (0, 0));
         log.push(Revision::new(3000, 0), record(3000));
         assert_eq!(log.len(), 1);
@@ -283,6 +283,6 @@ mod tests {
     #[should_panic(expected = "unknown revision")]
     fn removing_an_absent_revision_panics() {
         let mut log = log_of([1, 2, 3]);
-        log.remove_all(vec![Revision::new(2, 1)]);
+        log.remove_all(&mut [Revision::new(2, 1)], drop);
     }
 }

@@ -224,7 +224,7 @@ impl Store {
         self.compact_removing(rev).map(drop)
     }
 
-    /// [`Store::compact`], returning the revisions it removed (in no particular order).
+    /// [`Store::compact`], returning the revisions it removed (in revision order).
     pub fn compact_removing(&mut self, rev: i64) -> Result<Vec<Revision>, CompactError> {
         if rev <= self.compacted {
             return Err(CompactError::Compacted);
@@ -237,9 +237,9 @@ impl Store {
             ki.compact(rev, &mut removed);
             !ki.is_empty()
         });
-        for gone in self.records.remove_all(removed.clone()) {
-            self.size -= gone.size();
-        }
+        let size = &mut self.size;
+        self.records
+            .remove_all(&mut removed, |gone| *size -= gone.size());
         self.compacted = rev;
         Ok(removed)
     }
