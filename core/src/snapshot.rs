@@ -41,6 +41,7 @@ use crate::alarm::{AlarmMember, AlarmStore, AlarmType};
 use crate::lease::{Lease, LeaseConfig, Lessor};
 use crate::mvcc::{KeyValue, Record, Revision, Store};
 use bytes::Bytes;
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -94,7 +95,7 @@ pub(crate) fn encode_into(out: &mut Vec<u8>, store: &Store, lessor: &Lessor, ala
         store
             .records
             .iter()
-            .map(|(rev, rec)| (*rev, rec.tombstone, &rec.kv)),
+            .map(|(rev, rec)| (*rev, rec.tombstone, store.record_kv(*rev, rec))),
         leases.into_iter(),
         &alarms,
     );
@@ -108,10 +109,10 @@ fn size_bound(store: &Store, leases: usize, alarms: usize) -> usize {
 
 /// Encodes a state given as its parts: `(revision, tombstone, key-value)` records in
 /// revision order, `(id, ttl, remaining ttl)` leases in ID order, alarms in order.
-pub(crate) fn encode_parts<'a>(
+pub(crate) fn encode_parts(
     current: i64,
     compacted: i64,
-    records: impl ExactSizeIterator<Item = (Revision, bool, &'a KeyValue)>,
+    records: impl ExactSizeIterator<Item = (Revision, bool, impl Borrow<KeyValue>)>,
     leases: impl ExactSizeIterator<Item = (i64, i64, i64)>,
     alarms: &[AlarmMember],
 ) -> Vec<u8> {
@@ -121,11 +122,11 @@ pub(crate) fn encode_parts<'a>(
 }
 
 /// [`encode_parts`], appending to `out`.
-fn encode_parts_into<'a>(
+fn encode_parts_into(
     out: &mut Vec<u8>,
     current: i64,
     compacted: i64,
-    records: impl ExactSizeIterator<Item = (Revision, bool, &'a KeyValue)>,
+    records: impl ExactSizeIterator<Item = (Revision, bool, impl Borrow<KeyValue>)>,
     leases: impl ExactSizeIterator<Item = (i64, i64, i64)>,
     alarms: &[AlarmMember],
 ) {
@@ -136,6 +137,7 @@ fn encode_parts_into<'a>(
     out.extend_from_slice(&compacted.to_le_bytes());
     out.extend_from_slice(&(records.len() as u64).to_le_bytes());
     for (rev, tombstone, kv) in records {
+        let kv = kv.borrow();
         out.extend_from_slice(&rev.main.to_le_bytes());
         out.extend_from_slice(&rev.sub.to_le_bytes());
         out.push(if tombstone { TOMBSTONE } else { 0 });
@@ -269,7 +271,7 @@ fn read_record(r: &mut Reader<'_>) -> Result<(Revision, Record), SnapshotError> 
         value,
         lease,
     };
-    Ok((rev, Record { kv, tombstone }))
+    Ok((rev, Record::new(kv, tombstone)))
 }
 
 fn restore_into_index(store: &mut Store, rev: Revision, rec: &Record) -> Result<(), SnapshotError> {

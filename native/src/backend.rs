@@ -67,7 +67,7 @@ impl std::error::Error for BackendError {}
 
 /// redb's page cache. Reads are served from the in-memory MVCC store, so the cache only
 /// serves writes and restarts: redb's default (1 GiB) would let it grow with the data.
-const CACHE_BYTES: usize = 16 << 20;
+const CACHE_BYTES: usize = 4 << 20;
 
 /// The member's applied state on disk.
 pub struct Backend {

@@ -74,7 +74,7 @@ impl StateMachine {
             .map(|(rev, rec)| StoredRecord {
                 revision: *rev,
                 tombstone: rec.tombstone,
-                kv: rec.kv.clone(),
+                kv: store.record_kv(*rev, rec).into_owned(),
             })
             .collect();
         let lease_state = |id: i64| match self.lessor.get(id) {

@@ -101,7 +101,7 @@ fn sort(kvs: &mut [KeyValue], order: SortOrder, target: SortTarget) {
 pub(crate) fn put(txn: &mut WriteTxn<'_>, p: &PutRequest) -> Result<PutResponse, PutError> {
     let wants_prev = p.prev_kv || p.ignore_value || p.ignore_lease;
     let prev = if wants_prev {
-        txn.get(&p.key).cloned()
+        txn.get(&p.key)
     } else {
         None
     };

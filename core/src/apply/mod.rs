@@ -70,6 +70,16 @@ impl StateMachine {
         &self.store
     }
 
+    /// Lets the store keep values on the host's disk (see [`crate::mvcc::ValueReader`]).
+    pub fn set_value_reader(&mut self, reader: std::sync::Arc<dyn crate::mvcc::ValueReader>) {
+        self.store.set_value_reader(reader);
+    }
+
+    /// Drops from memory the values the host's backend holds, up to main revision `through`.
+    pub fn evict_values(&mut self, through: i64) -> usize {
+        self.store.evict_values(through)
+    }
+
     /// The lessor (read-only).
     pub fn lessor(&self) -> &Lessor {
         &self.lessor
@@ -421,6 +431,8 @@ impl StateMachine {
             lessor.promote(now_ms, 0);
         }
         let previous = self.store.revision();
+        let mut store = store;
+        store.adopt_value_reader(&self.store);
         self.store = store;
         self.lessor = lessor;
         self.alarms = alarms;

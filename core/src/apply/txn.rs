@@ -95,7 +95,9 @@ pub(crate) fn check_puts(
         match op {
             RequestOp::Put(p) => {
                 if p.ignore_value || p.ignore_lease {
-                    let exists = store.get(&p.key, store.revision()).is_some();
+                    let exists = store
+                        .key_index(&p.key)
+                        .is_some_and(|ki| ki.get(store.revision()).is_some());
                     if !exists || deleted.iter().any(|d| d.contains(&p.key)) {
                         return Err(TxnError::KeyNotFound);
                     }

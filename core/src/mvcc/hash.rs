@@ -55,18 +55,19 @@ impl Store {
             .records
             .range(Revision::first_of(i64::MIN), Revision::last_of(upto))
         {
+            let kv = self.record_kv(*r, rec);
             buf.clear();
             buf.extend_from_slice(&r.main.to_le_bytes());
             buf.extend_from_slice(&r.sub.to_le_bytes());
             buf.push(u8::from(rec.tombstone));
-            buf.extend_from_slice(&(rec.kv.key.len() as u32).to_le_bytes());
-            buf.extend_from_slice(&rec.kv.key);
-            buf.extend_from_slice(&rec.kv.create_revision.to_le_bytes());
-            buf.extend_from_slice(&rec.kv.version.to_le_bytes());
-            buf.extend_from_slice(&rec.kv.lease.to_le_bytes());
-            buf.extend_from_slice(&(rec.kv.value.len() as u32).to_le_bytes());
+            buf.extend_from_slice(&(kv.key.len() as u32).to_le_bytes());
+            buf.extend_from_slice(&kv.key);
+            buf.extend_from_slice(&kv.create_revision.to_le_bytes());
+            buf.extend_from_slice(&kv.version.to_le_bytes());
+            buf.extend_from_slice(&kv.lease.to_le_bytes());
+            buf.extend_from_slice(&(kv.value.len() as u32).to_le_bytes());
             crc = crc32c::crc32c_append(crc, &buf);
-            crc = crc32c::crc32c_append(crc, &rec.kv.value);
+            crc = crc32c::crc32c_append(crc, &kv.value);
         }
         Ok(HashKv {
             hash: crc,

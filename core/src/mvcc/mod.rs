@@ -1,5 +1,6 @@
 //! Multi-version concurrency control: the revisioned key-value store (etcd `mvcc/`).
 
+mod cold;
 mod hash;
 mod key_index;
 mod key_range;
@@ -8,6 +9,7 @@ mod record_log;
 mod revision;
 mod store;
 
+pub use cold::ValueReader;
 pub use hash::HashKv;
 pub use key_index::{Generation, KeyIndex};
 pub use key_range::{prefix_end, KeyBounds, KeyRange};

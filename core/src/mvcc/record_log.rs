@@ -93,6 +93,25 @@ impl RecordLog {
             .map(|(r, record)| (r, record))
     }
 
+    /// The records with revision in `from..=to`, in revision order, to change in place
+    /// (their revisions stay as they are).
+    pub(crate) fn range_mut(
+        &mut self,
+        from: Revision,
+        to: Revision,
+    ) -> impl Iterator<Item = &mut Record> + '_ {
+        let (c, at) = self.position(from);
+        let (first, rest) = match self.chunks.get_mut(c..) {
+            Some([first, rest @ ..]) => (&mut first[at..], rest),
+            _ => (&mut [][..], &mut [][..]),
+        };
+        first
+            .iter_mut()
+            .chain(rest.iter_mut().flatten())
+            .take_while(move |(r, _)| *r <= to)
+            .map(|(_, record)| record)
+    }
+
     /// Removes the records of `revs` (each must be held; sorted here), handing each to
     /// `removed` in revision order.
     pub(crate) fn remove_all(&mut self, revs: &mut [Revision], mut removed: impl FnMut(Record)) {
@@ -190,13 +209,13 @@ mod tests {
     use crate::mvcc::KeyValue;
 
     fn record(main: i64) -> Record {
-        Record {
-            kv: KeyValue {
+        Record::new(
+            KeyValue {
                 mod_revision: main,
                 ..KeyValue::default()
             },
-            tombstone: false,
-        }
+            false,
+        )
     }
 
     fn log_of(mains: impl IntoIterator<Item = i64>) -> RecordLog {

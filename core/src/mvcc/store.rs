@@ -8,6 +8,7 @@
 //! Writes go through a [`WriteTxn`]: all changes of one request share one main revision and get
 //! sub-revisions in operation order; a transaction that changes nothing creates no revision.
 
+use super::cold::ColdValues;
 use super::key_index::KeyIndex;
 use super::key_range::KeyRange;
 use super::kv::{Event, EventType, KeyValue};
@@ -20,10 +21,15 @@ use std::collections::BTreeMap;
 /// One retained revision of one key: its full state, or a tombstone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Record {
-    /// The key's state; for a tombstone only `key` and `mod_revision` are set.
+    /// The key's state; for a tombstone only `key` and `mod_revision` are set. Once the
+    /// value is evicted (see [`super::cold`]) `kv.value` is empty: read the record through
+    /// [`Store::record_kv`].
     pub(crate) kv: KeyValue,
     /// Whether this revision deleted the key.
     pub(crate) tombstone: bool,
+    /// Whether the value left memory (then `evicted_len` is its length).
+    pub(crate) evicted: bool,
+    pub(crate) evicted_len: u32,
 }
 
 /// Bytes counted per retained revision beyond its key and value (its revision, create
@@ -31,19 +37,39 @@ pub(crate) struct Record {
 pub(crate) const RECORD_OVERHEAD: u64 = 64;
 
 impl Record {
-    /// What this revision counts against the space quota.
-    pub(crate) fn size(&self) -> u64 {
-        self.kv.key.len() as u64 + self.kv.value.len() as u64 + RECORD_OVERHEAD
+    /// A record whose value is in memory.
+    pub(crate) fn new(kv: KeyValue, tombstone: bool) -> Self {
+        Self {
+            kv,
+            tombstone,
+            evicted: false,
+            evicted_len: 0,
+        }
     }
 
-    pub(crate) fn event(&self) -> Event {
+    /// The value's length, in memory or not.
+    pub(crate) fn value_len(&self) -> u64 {
+        if self.evicted {
+            u64::from(self.evicted_len)
+        } else {
+            self.kv.value.len() as u64
+        }
+    }
+
+    /// What this revision counts against the space quota.
+    pub(crate) fn size(&self) -> u64 {
+        self.kv.key.len() as u64 + self.value_len() + RECORD_OVERHEAD
+    }
+
+    /// The event of this record, whose full key-value `kv` is.
+    pub(crate) fn event(&self, kv: KeyValue) -> Event {
         Event {
             kind: if self.tombstone {
                 EventType::Delete
             } else {
                 EventType::Put
             },
-            kv: self.kv.clone(),
+            kv,
             prev_kv: None,
         }
     }
@@ -85,6 +111,10 @@ pub struct Change {
 pub struct Store {
     pub(crate) index: BTreeMap<Bytes, KeyIndex>,
     pub(crate) records: RecordLog,
+    /// Where evicted values are read back from (none: values never leave memory).
+    pub(crate) cold: ColdValues,
+    /// Every record up to this main revision had its value evicted, if it had one.
+    pub(crate) evicted_through: i64,
     pub(crate) current: i64,
     pub(crate) compacted: i64,
     /// [`Record::size`] summed over `records`: the store's stand-in for etcd's database
@@ -104,6 +134,8 @@ impl Store {
         Self {
             index: BTreeMap::new(),
             records: RecordLog::default(),
+            cold: ColdValues::default(),
+            evicted_through: 0,
             current: 1,
             compacted: -1,
             size: 0,
@@ -171,7 +203,7 @@ impl Store {
             let Some(rev) = ki.get(at) else { continue };
             result.count += 1;
             if !opts.count_only && (opts.limit == 0 || result.kvs.len() < opts.limit) {
-                result.kvs.push(self.record(rev).kv.clone());
+                result.kvs.push(self.kv_at(rev));
             }
         }
         Ok(result)
@@ -190,15 +222,20 @@ impl Store {
     }
 
     /// The state of `key` as of main revision `at`, if it existed then and history still has it.
-    pub fn get(&self, key: &[u8], at: i64) -> Option<&KeyValue> {
+    pub fn get(&self, key: &[u8], at: i64) -> Option<KeyValue> {
         if at < self.compacted || at > self.current {
             return None;
         }
         let rev = self.index.get(key)?.get(at)?;
-        Some(&self.record(rev).kv)
+        Some(self.kv_at(rev))
     }
 
-    fn record(&self, rev: Revision) -> &Record {
+    /// The full key-value of the record at `rev`, its value read back if it was evicted.
+    fn kv_at(&self, rev: Revision) -> KeyValue {
+        self.record_kv(rev, self.record(rev)).into_owned()
+    }
+
+    pub(crate) fn record(&self, rev: Revision) -> &Record {
         let record = self
             .records
             .get(rev)
@@ -248,7 +285,7 @@ impl Store {
     pub fn changes_between(&self, from: i64, to: i64) -> impl Iterator<Item = Event> + '_ {
         self.records
             .range(Revision::first_of(from), Revision::last_of(to))
-            .map(|(_, rec)| rec.event())
+            .map(|(rev, rec)| rec.event(self.record_kv(*rev, rec).into_owned()))
     }
 
     /// Checks the structural invariants between index and records (tests and debug builds).
@@ -305,15 +342,22 @@ impl WriteTxn<'_> {
     }
 
     /// The current state of `key`, seeing this transaction's own changes.
-    pub fn get(&self, key: &[u8]) -> Option<&KeyValue> {
-        let rev = self.store.index.get(key)?.get(self.write_revision())?;
-        Some(&self.store.record(rev).kv)
+    pub fn get(&self, key: &[u8]) -> Option<KeyValue> {
+        let rev = self.current_revision_of(key)?;
+        Some(self.store.kv_at(rev))
+    }
+
+    fn current_revision_of(&self, key: &[u8]) -> Option<Revision> {
+        self.store.index.get(key)?.get(self.write_revision())
     }
 
     /// Puts `key = value` with `lease` (0 = none); returns the revision of the change.
     pub fn put(&mut self, key: Bytes, value: Bytes, lease: i64) -> i64 {
         let rev = self.next_revision();
-        let (create_revision, version, prev_lease) = match self.get(&key) {
+        let prev = self
+            .current_revision_of(&key)
+            .map(|r| &self.store.record(r).kv);
+        let (create_revision, version, prev_lease) = match prev {
             Some(prev) => (prev.create_revision, prev.version + 1, prev.lease),
             None => (rev.main, 1, 0),
         };
@@ -375,9 +419,9 @@ impl WriteTxn<'_> {
     }
 
     fn record_change(&mut self, rev: Revision, kv: KeyValue, tombstone: bool, prev_lease: i64) {
-        let record = Record { kv, tombstone };
+        let record = Record::new(kv, tombstone);
         self.changes.push(Change {
-            event: record.event(),
+            event: record.event(record.kv.clone()),
             prev_lease,
         });
         self.store.insert_record(rev, record);

@@ -43,6 +43,18 @@ pub enum Input {
         /// The peer.
         to: u64,
     },
+    /// The host's backend has committed every [`Output::Applied`] batch up to the one of
+    /// applied `index`, whose store revision is `revision`, and the reader given to
+    /// [`super::Server::set_value_reader`] reads their values back. Occurs after each
+    /// backend commit. The member drops those values from memory
+    /// ([`crate::mvcc::Store::evict_values`]); a report from before the state was last
+    /// replaced by a snapshot (its batches no longer describe the state) is ignored.
+    ValuesStored {
+        /// The applied index of the last batch committed.
+        index: u64,
+        /// The store revision as of that batch.
+        revision: i64,
+    },
     /// The client of watch `stream` is slow (`paused`: the host cannot take more of its
     /// responses) or caught up again. While paused, the member emits no [`Output::Watch`]
     /// for the stream: its watchers fill the stream's bounded outbox, then fall behind

@@ -31,6 +31,7 @@ mod reads;
 mod ready;
 #[cfg(test)]
 mod tests;
+mod values;
 mod view;
 
 pub use entry::decode_snapshot_data;
@@ -187,6 +188,8 @@ pub struct Server {
     /// A received snapshot is installed but its [`Output::Persist`] (this number) is not
     /// confirmed: its state is not reported before it is durable.
     unpersisted_install: Option<u64>,
+    /// The applied index at which the state was last replaced (see [`values`]).
+    state_replaced_at: u64,
     now_ms: u64,
     ids: IdGenerator,
     outputs: VecDeque<Output>,
@@ -343,6 +346,7 @@ impl Server {
             applied_term,
             reported_applied: backend_current.then_some(applied),
             unpersisted_install: None,
+            state_replaced_at: if backend_current { 0 } else { applied },
             now_ms: 0,
             ids,
             outputs: VecDeque::new(),
@@ -401,6 +405,7 @@ impl Server {
                 self.raw.report_snapshot(to, status);
             }
             Input::Unreachable { to } => self.raw.report_unreachable(to),
+            Input::ValuesStored { index, revision } => self.on_values_stored(index, revision),
             Input::WatchBackpressure { stream, paused } => {
                 if paused && self.streams.contains(&stream) {
                     self.paused_streams.insert(stream);

@@ -188,6 +188,7 @@ impl Server {
         self.membership = membership;
         self.raw.mut_store().install_snapshot(snap.clone());
         self.applied = index;
+        self.state_replaced_at = index;
         self.applied_term = snap.get_metadata().term;
         self.outputs
             .push_back(Output::Notice(Notice::SnapshotInstalled { index }));

@@ -86,7 +86,7 @@ impl Watcher {
     /// compaction removed it).
     pub(crate) fn deliver(&self, mut ev: Event, store: &Store) -> Event {
         if self.prev_kv && !ev.is_create() {
-            ev.prev_kv = store.get(&ev.kv.key, ev.kv.mod_revision - 1).cloned();
+            ev.prev_kv = store.get(&ev.kv.key, ev.kv.mod_revision - 1);
         }
         ev
     }
