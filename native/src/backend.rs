@@ -23,8 +23,11 @@ use orrery_core::server::raftpb::ConfState;
 use prost::Message as _;
 use protobuf::Message as _;
 use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use bytes::Bytes;
+use orrery_core::mvcc::ValueReader;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 /// etcd's `key` bucket: revision key (see [`revision_key`]) → `mvccpb.KeyValue`.
 const KEY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key");
@@ -72,7 +75,30 @@ const CACHE_BYTES: usize = 4 << 20;
 /// The member's applied state on disk.
 pub struct Backend {
     path: PathBuf,
-    db: Database,
+    /// Shared with the [`BackendValues`] the member reads evicted values through; written
+    /// only by the backend thread, which takes the lock exclusively only to defragment.
+    db: Arc<RwLock<Database>>,
+}
+
+/// Reads back the values the member evicted, from the `key` table (the member reads only
+/// revisions the backend thread has committed and not yet removed: see
+/// [`orrery_core::server::Input::ValuesStored`]).
+pub struct BackendValues {
+    db: Arc<RwLock<Database>>,
+}
+
+impl ValueReader for BackendValues {
+    fn value(&self, rev: Revision) -> Result<Bytes, String> {
+        let db = self.db.read().map_err(|_| "the backend lock is poisoned")?;
+        let tx = db.begin_read().map_err(|e| e.to_string())?;
+        let keys = tx.open_table(KEY).map_err(|e| e.to_string())?;
+        let row = keys
+            .get(revision_key(rev, false).as_slice())
+            .map_err(|e| e.to_string())?
+            .ok_or("the backend has no such record")?;
+        let kv = mvccpb::KeyValue::decode(row.value()).map_err(|e| e.to_string())?;
+        Ok(kv.value)
+    }
 }
 
 impl Backend {
@@ -84,8 +110,19 @@ impl Backend {
             .map_err(|e| BackendError::Redb(path.into(), e.into()))?;
         Ok(Self {
             path: path.into(),
-            db,
+            db: Arc::new(RwLock::new(db)),
         })
+    }
+
+    /// A reader of the values this backend holds, for the member.
+    pub fn values(&self) -> Arc<BackendValues> {
+        Arc::new(BackendValues {
+            db: self.db.clone(),
+        })
+    }
+
+    fn db(&self) -> std::sync::RwLockReadGuard<'_, Database> {
+        self.db.read().expect("the backend lock is never poisoned")
     }
 
     fn redb(&self, e: impl Into<redb::Error>) -> BackendError {
@@ -107,7 +144,7 @@ impl Backend {
         let Some(last) = batches.last() else {
             return Ok(());
         };
-        let mut tx = self.db.begin_write()?;
+        let mut tx = self.db().begin_write()?;
         tx.set_durability(Durability::Immediate)?;
         for applied in batches {
             write_changes(&tx, &applied.state)?;
@@ -137,7 +174,8 @@ impl Backend {
 
     /// Rewrites the file without free pages (`etcdctl defrag`); returns whether it shrank.
     pub fn compact(&mut self) -> Result<bool, BackendError> {
-        self.db.compact().map_err(|e| self.redb(e))
+        let mut db = self.db.write().expect("the backend lock is never poisoned");
+        db.compact().map_err(|e| self.redb(e))
     }
 
     /// The file's size in bytes.
@@ -147,7 +185,7 @@ impl Backend {
 
     /// Everything stored, or `None` if nothing was ever written.
     pub fn load(&self) -> Result<Option<StoredState>, BackendError> {
-        let tx = self.db.begin_read().map_err(|e| self.redb(e))?;
+        let tx = self.db().begin_read().map_err(|e| self.redb(e))?;
         let meta = match tx.open_table(META) {
             Ok(t) => t,
             Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),

@@ -167,11 +167,17 @@ pub fn start(
 ) -> Result<NodeHandle, String> {
     let seed = seed_from_clock(config.server.id);
     let crate::recover::Recovered {
-        server,
+        mut server,
         wal,
         snaps,
         backend,
+        from_backend,
     } = crate::recover::recover(&config, &dir, seed)?;
+    // Values live in the backend: the member keeps only those not yet committed there.
+    server.set_value_reader(backend.values());
+    if let Some(c) = from_backend {
+        server.handle(0, values_stored(c));
+    }
     let backend = BackendWriter::spawn(backend)
         .map_err(|e| format!("cannot start the backend thread: {e}"))?;
     let (tx, rx) = mpsc::channel(COMMAND_QUEUE);
@@ -197,6 +203,13 @@ pub fn start(
     task.publish_peer_urls();
     tokio::spawn(task.run(rx));
     Ok(NodeHandle { tx })
+}
+
+fn values_stored(c: crate::backend::writer::Committed) -> Input {
+    Input::ValuesStored {
+        index: c.index,
+        revision: c.revision,
+    }
 }
 
 /// The host's seed for the member's RNG: natively, the clock, as etcd seeds its ID
@@ -243,6 +256,7 @@ impl NodeTask {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut backend_commit = tokio::time::interval(BACKEND_COMMIT);
         backend_commit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut committed = self.backend.committed();
         if self.drain().await.is_err() {
             tracing::error!("stopping: the WAL or the backend cannot be written");
             return;
@@ -250,6 +264,10 @@ impl NodeTask {
         loop {
             tokio::select! {
                 _ = ticker.tick() => self.handle(Input::Tick),
+                Ok(()) = committed.changed() => {
+                    let c = *committed.borrow_and_update();
+                    self.handle(values_stored(c));
+                }
                 _ = backend_commit.tick() => {
                     if self.backend.tick().await.is_err() {
                         tracing::error!("stopping: the backend cannot be written");

@@ -2,6 +2,7 @@
 //! the newest good snapshot file and the backend are read, and the member starts from the
 //! newest of the snapshot file and the backend, replaying only the WAL entries after it.
 
+use crate::backend::writer::Committed;
 use crate::backend::{Backend, BackendError};
 use crate::data_dir::DataDir;
 use crate::node::NodeConfig;
@@ -21,6 +22,8 @@ pub struct Recovered {
     pub snaps: SnapDir,
     /// The applied state.
     pub backend: Backend,
+    /// The member started from the backend's state: its applied index and revision.
+    pub from_backend: Option<Committed>,
 }
 
 /// Recovers the member (or bootstraps or joins it, if its data dir holds nothing yet).
@@ -38,6 +41,7 @@ pub fn recover(config: &NodeConfig, dir: &DataDir, seed: u64) -> Result<Recovere
     let cannot = |e: &dyn std::fmt::Display| {
         format!("cannot restart from {}: {e}", config.data_dir.display())
     };
+    let mut from_backend = None;
     let server = match snapshot {
         Some(snapshot) => {
             let mut durable = DurableState {
@@ -54,6 +58,10 @@ pub fn recover(config: &NodeConfig, dir: &DataDir, seed: u64) -> Result<Recovere
                         revision = state.revision,
                         "restarting member from its backend"
                     );
+                    from_backend = Some(Committed {
+                        index: state.index,
+                        revision: state.revision,
+                    });
                     durable.snapshot = state.into_snapshot().map_err(|e| cannot(&e))?;
                     durable.backend_current = true;
                 }
@@ -81,6 +89,7 @@ pub fn recover(config: &NodeConfig, dir: &DataDir, seed: u64) -> Result<Recovere
         wal,
         snaps,
         backend,
+        from_backend,
     })
 }
 

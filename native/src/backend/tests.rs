@@ -183,7 +183,7 @@ fn a_database_of_an_unknown_format_is_refused() {
         &mut MemoryBackend::default(),
         &[put("a", "1", 0)],
     );
-    let tx = backend.db.begin_write().unwrap();
+    let tx = backend.db().begin_write().unwrap();
     tx.open_table(META)
         .unwrap()
         .insert(Meta::FORMAT, &9u32.to_le_bytes()[..])
@@ -226,4 +226,40 @@ fn tempdir() -> PathBuf {
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     d
+}
+
+#[tokio::test]
+async fn evicted_values_are_read_back_from_the_committed_tables_and_survive_a_defrag() {
+    let dir = tempdir();
+    let mut sm = StateMachine::new(Config::default());
+    sm.enable_journal(true);
+    let mut reference = MemoryBackend::default();
+    let backend = Backend::open(&dir.join("db")).unwrap();
+    sm.set_value_reader(backend.values());
+    let writer = writer::BackendWriter::spawn(backend).unwrap();
+    let committed = writer.committed();
+    assert_eq!(*committed.borrow(), writer::Committed::default());
+    let requests = [put("a", "1", 0), put("b", "2", 0), put("a", "3", 0)];
+    for changes in batches(&mut sm, &mut reference, &requests) {
+        writer.apply(changes).await.unwrap();
+    }
+    writer.flush().await.unwrap();
+    let c = *committed.borrow();
+    assert_eq!((c.index, c.revision), (3, 4), "the last batch committed");
+    assert_eq!(sm.evict_values(c.revision), 3);
+    assert!(writer.compact().await.unwrap().0 > 0, "defragmented");
+    let read = |at: i64| {
+        let opts = orrery_core::mvcc::ReadOptions {
+            revision: at,
+            ..Default::default()
+        };
+        let all = orrery_core::mvcc::KeyRange::new(Bytes::from_static(b"a"), Bytes::from_static(b"z"));
+        let kvs = sm.store().range(&all, opts).unwrap().kvs;
+        kvs.iter()
+            .map(|kv| String::from_utf8_lossy(&kv.value).into_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(read(0), ["3", "2"]);
+    assert_eq!(read(2), ["1"], "history is read back too");
+    writer.close().await;
 }

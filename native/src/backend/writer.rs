@@ -16,7 +16,7 @@
 
 use super::{Backend, BackendError};
 use orrery_core::backend::AppliedChanges;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Jobs waiting for the thread before [`BackendWriter::apply`] waits.
 const QUEUE: usize = 4096;
@@ -38,6 +38,17 @@ enum Job {
 pub struct BackendWriter {
     jobs: mpsc::Sender<Job>,
     thread: Option<std::thread::JoinHandle<()>>,
+    committed: watch::Receiver<Committed>,
+}
+
+/// The last batch a commit included: its applied index and store revision (what
+/// [`orrery_core::server::Input::ValuesStored`] reports). Both 0 before the first commit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Committed {
+    /// The applied index of the batch.
+    pub index: u64,
+    /// The store revision as of the batch.
+    pub revision: i64,
 }
 
 /// The backend thread stopped (after a write failed; it logged why).
@@ -48,13 +59,20 @@ impl BackendWriter {
     /// Moves the backend to its own thread.
     pub fn spawn(backend: Backend) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel(QUEUE);
+        let (committed_tx, committed) = watch::channel(Committed::default());
         let thread = std::thread::Builder::new()
             .name("backend".into())
-            .spawn(move || run(backend, rx))?;
+            .spawn(move || run(backend, rx, committed_tx))?;
         Ok(Self {
             jobs,
             thread: Some(thread),
+            committed,
         })
+    }
+
+    /// Follows the commits (the latest one; every commit marks it changed).
+    pub fn committed(&self) -> watch::Receiver<Committed> {
+        self.committed.clone()
     }
 
     /// Hands over one applied batch (written at the next commit).
@@ -113,15 +131,26 @@ struct Pending {
 }
 
 impl Pending {
-    fn commit(&mut self, backend: &Backend) -> Result<(), BackendError> {
+    fn commit(
+        &mut self,
+        backend: &Backend,
+        committed: &watch::Sender<Committed>,
+    ) -> Result<(), BackendError> {
+        let last = self.batches.last().map(|b| Committed {
+            index: b.index,
+            revision: b.state.revision,
+        });
         let done = backend.commit(&self.batches);
         *self = Self::default();
+        if let (Ok(()), Some(last)) = (&done, last) {
+            committed.send_replace(last);
+        }
         done
     }
 }
 
 /// The thread: batches waiting applies until a tick, a flush or the record bound.
-fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
+fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>, committed: watch::Sender<Committed>) {
     let mut pending = Pending::default();
     while let Some(job) = rx.blocking_recv() {
         let done: Result<(), BackendError> = match job {
@@ -129,20 +158,20 @@ fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
                 pending.records += changes.state.records.len() + changes.state.removed.len();
                 pending.batches.push(*changes);
                 if pending.records >= MAX_PENDING_RECORDS {
-                    pending.commit(&backend)
+                    pending.commit(&backend, &committed)
                 } else {
                     Ok(())
                 }
             }
-            Job::Tick => pending.commit(&backend),
+            Job::Tick => pending.commit(&backend, &committed),
             Job::Flush(reply) => {
-                let done = pending.commit(&backend);
+                let done = pending.commit(&backend, &committed);
                 let _ = reply.send(done.as_ref().map(|_| ()).map_err(|e| e.to_string()));
                 done
             }
             Job::Compact(reply) => {
                 let before = backend.file_size();
-                let done = pending.commit(&backend).and_then(|()| backend.compact());
+                let done = pending.commit(&backend, &committed).and_then(|()| backend.compact());
                 let answer = match &done {
                     Ok(_) => Ok((before, backend.file_size())),
                     Err(e) => Err(e.to_string()),
@@ -157,7 +186,7 @@ fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>) {
             return;
         }
     }
-    if let Err(e) = pending.commit(&backend) {
+    if let Err(e) = pending.commit(&backend, &committed) {
         tracing::error!(error = %e, "the backend could not be synced at shutdown");
     }
 }
