@@ -13,21 +13,22 @@
 
 use crate::convert;
 use crate::pb::mvccpb;
+use bytes::Bytes;
 use orrery_core::alarm::{AlarmMember, AlarmType};
 use orrery_core::backend::{
     AppliedChanges, LeaseChange, StateChanges, StoredLease, StoredMembership, StoredRecord,
     StoredState,
 };
 use orrery_core::mvcc::Revision;
+use orrery_core::mvcc::ValueReader;
 use orrery_core::server::raftpb::ConfState;
 use prost::Message as _;
 use protobuf::Message as _;
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
-use bytes::Bytes;
-use orrery_core::mvcc::ValueReader;
+use redb::{Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// etcd's `key` bucket: revision key (see [`revision_key`]) → `mvccpb.KeyValue`.
 const KEY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key");
@@ -75,23 +76,44 @@ const CACHE_BYTES: usize = 4 << 20;
 /// The member's applied state on disk.
 pub struct Backend {
     path: PathBuf,
-    /// Shared with the [`BackendValues`] the member reads evicted values through; written
-    /// only by the backend thread, which takes the lock exclusively only to defragment.
-    db: Arc<RwLock<Database>>,
+    /// Shared with the [`BackendValues`] the member reads evicted values through.
+    shared: Arc<Shared>,
+}
+
+/// The database and the reader's open table. Lock order: `cache`, then `db`.
+struct Shared {
+    /// Written only by the backend thread, which takes the lock exclusively only to
+    /// defragment (redb compacts only with no transaction open).
+    db: RwLock<Database>,
+    /// Commits so far: a cached table older than the last commit is reopened.
+    commits: AtomicU64,
+    /// The `key` table as of commit `.0`, kept open between reads: opening a read
+    /// transaction per value would cost more than the lookup (a snapshot reads them all).
+    cache: Mutex<Option<(u64, ReadOnlyTable<&'static [u8], &'static [u8]>)>>,
 }
 
 /// Reads back the values the member evicted, from the `key` table (the member reads only
 /// revisions the backend thread has committed and not yet removed: see
 /// [`orrery_core::server::Input::ValuesStored`]).
 pub struct BackendValues {
-    db: Arc<RwLock<Database>>,
+    shared: Arc<Shared>,
 }
 
 impl ValueReader for BackendValues {
     fn value(&self, rev: Revision) -> Result<Bytes, String> {
-        let db = self.db.read().map_err(|_| "the backend lock is poisoned")?;
-        let tx = db.begin_read().map_err(|e| e.to_string())?;
-        let keys = tx.open_table(KEY).map_err(|e| e.to_string())?;
+        let s = &self.shared;
+        let mut cache = s
+            .cache
+            .lock()
+            .map_err(|_| "the backend cache is poisoned")?;
+        let commits = s.commits.load(Ordering::Acquire);
+        if cache.as_ref().is_none_or(|(at, _)| *at != commits) {
+            *cache = None;
+            let db = s.db.read().map_err(|_| "the backend lock is poisoned")?;
+            let tx = db.begin_read().map_err(|e| e.to_string())?;
+            *cache = Some((commits, tx.open_table(KEY).map_err(|e| e.to_string())?));
+        }
+        let (_, keys) = cache.as_ref().expect("just opened");
         let row = keys
             .get(revision_key(rev, false).as_slice())
             .map_err(|e| e.to_string())?
@@ -110,19 +132,26 @@ impl Backend {
             .map_err(|e| BackendError::Redb(path.into(), e.into()))?;
         Ok(Self {
             path: path.into(),
-            db: Arc::new(RwLock::new(db)),
+            shared: Arc::new(Shared {
+                db: RwLock::new(db),
+                commits: AtomicU64::new(0),
+                cache: Mutex::new(None),
+            }),
         })
     }
 
     /// A reader of the values this backend holds, for the member.
     pub fn values(&self) -> Arc<BackendValues> {
         Arc::new(BackendValues {
-            db: self.db.clone(),
+            shared: self.shared.clone(),
         })
     }
 
     fn db(&self) -> std::sync::RwLockReadGuard<'_, Database> {
-        self.db.read().expect("the backend lock is never poisoned")
+        self.shared
+            .db
+            .read()
+            .expect("the backend lock is never poisoned")
     }
 
     fn redb(&self, e: impl Into<redb::Error>) -> BackendError {
@@ -137,7 +166,14 @@ impl Backend {
     /// one's index: what [`writer`] does every 100 ms with the batches applied since.
     /// Nothing to write, nothing done.
     pub fn commit(&self, batches: &[AppliedChanges]) -> Result<(), BackendError> {
-        self.write(batches).map_err(|e| self.redb(e))
+        self.write(batches).map_err(|e| self.redb(e))?;
+        self.shared.commits.fetch_add(1, Ordering::Release);
+        // An open read transaction keeps redb from reusing the pages later commits free:
+        // the cached table lives until the next commit at most.
+        if let Ok(mut cache) = self.shared.cache.lock() {
+            *cache = None;
+        }
+        Ok(())
     }
 
     fn write(&self, batches: &[AppliedChanges]) -> Result<(), redb::Error> {
@@ -174,7 +210,10 @@ impl Backend {
 
     /// Rewrites the file without free pages (`etcdctl defrag`); returns whether it shrank.
     pub fn compact(&mut self) -> Result<bool, BackendError> {
-        let mut db = self.db.write().expect("the backend lock is never poisoned");
+        let s = &self.shared;
+        let mut cache = s.cache.lock().expect("the backend cache is never poisoned");
+        *cache = None;
+        let mut db = s.db.write().expect("the backend lock is never poisoned");
         db.compact().map_err(|e| self.redb(e))
     }
 

@@ -74,7 +74,10 @@ fn a_restart_resumes_from_the_backend_and_replays_only_later_entries() {
     // member has dropped the values from memory: they are read back from the backend.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(m.ok(&["get", "k0", "--print-value-only"]), "v30\n");
-    assert_eq!(m.ok(&["get", "k1", "--rev", "25", "--print-value-only"]), "v21\n");
+    assert_eq!(
+        m.ok(&["get", "k1", "--rev", "25", "--print-value-only"]),
+        "v21\n"
+    );
     assert_eq!(state(&m), before);
     assert_eq!(m.ok(&["endpoint", "hashkv"]), hash);
     m.kill();

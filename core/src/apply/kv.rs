@@ -100,11 +100,7 @@ fn sort(kvs: &mut [KeyValue], order: SortOrder, target: SortTarget) {
 /// exist.
 pub(crate) fn put(txn: &mut WriteTxn<'_>, p: &PutRequest) -> Result<PutResponse, PutError> {
     let wants_prev = p.prev_kv || p.ignore_value || p.ignore_lease;
-    let prev = if wants_prev {
-        txn.get(&p.key)
-    } else {
-        None
-    };
+    let prev = if wants_prev { txn.get(&p.key) } else { None };
     if (p.ignore_value || p.ignore_lease) && prev.is_none() {
         return Err(PutError::KeyNotFound);
     }

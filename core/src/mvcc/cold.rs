@@ -188,7 +188,10 @@ mod tests {
             };
             seen.push(format!("{:?}", s.range(&all, opts).unwrap().kvs));
         }
-        seen.push(format!("{:?}", s.changes_between(0, s.revision()).collect::<Vec<_>>()));
+        seen.push(format!(
+            "{:?}",
+            s.changes_between(0, s.revision()).collect::<Vec<_>>()
+        ));
         seen.push(format!("{:?}", s.get(b"a", 4)));
         seen.push(format!("{:?}", s.hash_kv(0).unwrap()));
         seen
@@ -200,9 +203,17 @@ mod tests {
         let (mut s, copy) = with_reader(history());
         assert_eq!(s.evict_values(5), 4, "puts at 2, 3, 4, 5 leave memory");
         assert_eq!(s.evict_values(5), 0, "each record is evicted once");
-        assert_eq!(s.evict_values(100), 2, "puts at 6.1 and 7 (6.0 is a tombstone)");
+        assert_eq!(
+            s.evict_values(100),
+            2,
+            "puts at 6.1 and 7 (6.0 is a tombstone)"
+        );
         assert!(s.records.iter().all(|(_, r)| r.kv.value.is_empty()));
-        assert_eq!(s.size_bytes(), plain.size_bytes(), "the quota still counts values");
+        assert_eq!(
+            s.size_bytes(),
+            plain.size_bytes(),
+            "the quota still counts values"
+        );
         s.check_invariants();
         assert_eq!(copy.reads.load(Ordering::Relaxed), 0);
         assert_eq!(everything(&s), everything(&plain));
@@ -213,7 +224,11 @@ mod tests {
             crate::snapshot::encode_into(&mut out, s, &lessor, &Default::default());
             out
         };
-        assert_eq!(snapshot(&s), snapshot(&plain), "a snapshot carries the values");
+        assert_eq!(
+            snapshot(&s),
+            snapshot(&plain),
+            "a snapshot carries the values"
+        );
     }
 
     #[test]
@@ -227,7 +242,11 @@ mod tests {
         txn.end();
         let kvs = s.range(&KeyRange::new(b("a"), b("f")), ReadOptions::default());
         let values: Vec<_> = kvs.unwrap().kvs.into_iter().map(|kv| kv.value).collect();
-        assert_eq!(values, vec![b("6"), b("4"), b("5"), b("7")], "new value still in memory");
+        assert_eq!(
+            values,
+            vec![b("6"), b("4"), b("5"), b("7")],
+            "new value still in memory"
+        );
     }
 
     #[test]

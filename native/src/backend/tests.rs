@@ -253,7 +253,8 @@ async fn evicted_values_are_read_back_from_the_committed_tables_and_survive_a_de
             revision: at,
             ..Default::default()
         };
-        let all = orrery_core::mvcc::KeyRange::new(Bytes::from_static(b"a"), Bytes::from_static(b"z"));
+        let all =
+            orrery_core::mvcc::KeyRange::new(Bytes::from_static(b"a"), Bytes::from_static(b"z"));
         let kvs = sm.store().range(&all, opts).unwrap().kvs;
         kvs.iter()
             .map(|kv| String::from_utf8_lossy(&kv.value).into_owned())

@@ -171,7 +171,9 @@ fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>, committed: watch::Send
             }
             Job::Compact(reply) => {
                 let before = backend.file_size();
-                let done = pending.commit(&backend, &committed).and_then(|()| backend.compact());
+                let done = pending
+                    .commit(&backend, &committed)
+                    .and_then(|()| backend.compact());
                 let answer = match &done {
                     Ok(_) => Ok((before, backend.file_size())),
                     Err(e) => Err(e.to_string()),
