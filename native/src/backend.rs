@@ -89,8 +89,10 @@ struct Shared {
     commits: AtomicU64,
     /// The `key` table as of commit `.0`, kept open between reads: opening a read
     /// transaction per value would cost more than the lookup (a snapshot reads them all).
-    cache: Mutex<Option<(u64, ReadOnlyTable<&'static [u8], &'static [u8]>)>>,
+    cache: Mutex<Option<(u64, KeyTable)>>,
 }
+
+type KeyTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
 
 /// Reads back the values the member evicted, from the `key` table (the member reads only
 /// revisions the backend thread has committed and not yet removed: see
