@@ -10,6 +10,11 @@
 //! back at its last durable commit, which names its index, and the member replays the WAL
 //! from there: no entry is applied twice or skipped. The tables are described byte by byte
 //! in `native/STORAGE.md`.
+//!
+//! Values live here, not in the member's memory: after each commit the thread reports the
+//! last batch it included, the member drops the values up to that batch's revision, and
+//! reads them back through [`BackendValues`] (etcd likewise reads values from bbolt). The
+//! member's memory holds keys, revisions and the values of the last 100 ms.
 
 use crate::convert;
 use crate::pb::mvccpb;
