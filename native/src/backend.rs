@@ -32,8 +32,7 @@ use protobuf::Message as _;
 use redb::{Database, Durability, ReadOnlyTable, ReadableDatabase, ReadableTable, TableDefinition};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 /// etcd's `key` bucket: revision key (see [`revision_key`]) → `mvccpb.KeyValue`.
 const KEY: TableDefinition<&[u8], &[u8]> = TableDefinition::new("key");
@@ -92,11 +91,11 @@ struct Shared {
     /// Written only by the backend thread, which takes the lock exclusively only to
     /// defragment (redb compacts only with no transaction open).
     db: RwLock<Database>,
-    /// Commits so far: a cached table older than the last commit is reopened.
-    commits: AtomicU64,
-    /// The `key` table as of commit `.0`, kept open between reads: opening a read
-    /// transaction per value would cost more than the lookup (a snapshot reads them all).
-    cache: Mutex<Option<(u64, KeyTable)>>,
+    /// The `key` table, kept open between reads: opening a read transaction per value
+    /// would cost more than the lookup (a snapshot reads them all). Every commit closes
+    /// it before the member hears of the commit, so a value the member evicted is always
+    /// in the table the next read opens.
+    cache: Mutex<Option<KeyTable>>,
 }
 
 type KeyTable = ReadOnlyTable<&'static [u8], &'static [u8]>;
@@ -111,18 +110,13 @@ pub struct BackendValues {
 impl ValueReader for BackendValues {
     fn value(&self, rev: Revision) -> Result<Bytes, String> {
         let s = &self.shared;
-        let mut cache = s
-            .cache
-            .lock()
-            .map_err(|_| "the backend cache is poisoned")?;
-        let commits = s.commits.load(Ordering::Acquire);
-        if cache.as_ref().is_none_or(|(at, _)| *at != commits) {
-            *cache = None;
+        let mut cache = s.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.is_none() {
             let db = s.db.read().map_err(|_| "the backend lock is poisoned")?;
             let tx = db.begin_read().map_err(|e| e.to_string())?;
-            *cache = Some((commits, tx.open_table(KEY).map_err(|e| e.to_string())?));
+            *cache = Some(tx.open_table(KEY).map_err(|e| e.to_string())?);
         }
-        let (_, keys) = cache.as_ref().expect("just opened");
+        let keys = cache.as_ref().expect("just opened");
         let row = keys
             .get(revision_key(rev, false).as_slice())
             .map_err(|e| e.to_string())?
@@ -143,7 +137,6 @@ impl Backend {
             path: path.into(),
             shared: Arc::new(Shared {
                 db: RwLock::new(db),
-                commits: AtomicU64::new(0),
                 cache: Mutex::new(None),
             }),
         })
@@ -176,13 +169,20 @@ impl Backend {
     /// Nothing to write, nothing done.
     pub fn commit(&self, batches: &[AppliedChanges]) -> Result<(), BackendError> {
         self.write(batches).map_err(|e| self.redb(e))?;
-        self.shared.commits.fetch_add(1, Ordering::Release);
-        // An open read transaction keeps redb from reusing the pages later commits free:
-        // the cached table lives until the next commit at most.
-        if let Ok(mut cache) = self.shared.cache.lock() {
-            *cache = None;
-        }
+        // The reader's table predates this commit; closing it also lets redb reuse the
+        // pages later commits free (an open read transaction pins them).
+        drop(self.close_reader_table());
         Ok(())
+    }
+
+    fn close_reader_table(&self) -> std::sync::MutexGuard<'_, Option<KeyTable>> {
+        let mut cache = self
+            .shared
+            .cache
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        *cache = None;
+        cache
     }
 
     fn write(&self, batches: &[AppliedChanges]) -> Result<(), redb::Error> {
@@ -219,10 +219,13 @@ impl Backend {
 
     /// Rewrites the file without free pages (`etcdctl defrag`); returns whether it shrank.
     pub fn compact(&mut self) -> Result<bool, BackendError> {
-        let s = &self.shared;
-        let mut cache = s.cache.lock().expect("the backend cache is never poisoned");
-        *cache = None;
-        let mut db = s.db.write().expect("the backend lock is never poisoned");
+        // Held until the end: no read opens a transaction while redb compacts.
+        let _closed = self.close_reader_table();
+        let mut db = self
+            .shared
+            .db
+            .write()
+            .expect("the backend lock is never poisoned");
         db.compact().map_err(|e| self.redb(e))
     }
 

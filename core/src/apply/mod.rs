@@ -426,12 +426,11 @@ impl StateMachine {
     /// Replaces the replicated state with a snapshot. Watchers resume from the new history;
     /// if this member is the primary lessor, lease deadlines restart at `now_ms`.
     pub fn restore(&mut self, bytes: &[u8], now_ms: u64) -> Result<(), SnapshotError> {
-        let (store, mut lessor, alarms) = snapshot::decode(bytes, self.config.lease)?;
+        let (mut store, mut lessor, alarms) = snapshot::decode(bytes, self.config.lease)?;
         if self.lessor.is_primary() {
             lessor.promote(now_ms, 0);
         }
         let previous = self.store.revision();
-        let mut store = store;
         store.adopt_value_reader(&self.store);
         self.store = store;
         self.lessor = lessor;

@@ -14,6 +14,20 @@ fn put(key: &str, value: &str, lease: i64) -> Request {
     })
 }
 
+/// A state machine that reports its changes, as a native member's does.
+fn journaled() -> StateMachine {
+    let mut sm = StateMachine::new(Config::default());
+    sm.enable_journal(true);
+    sm
+}
+
+/// Installs a snapshot of another history (one key, `new`), as a leader's snapshot would.
+fn replace_with_another_history(sm: &mut StateMachine) {
+    let mut other = StateMachine::new(Config::default());
+    let _ = other.apply(0, &put("new", "z", 0));
+    sm.restore(&other.snapshot(), 0).unwrap();
+}
+
 /// Applies `requests` one batch each, writing every batch to `backend` and to the reference.
 fn run(
     sm: &mut StateMachine,
@@ -53,16 +67,13 @@ async fn the_writer_thread_commits_batches_in_order_including_a_reset_between_th
     let dir = tempdir();
     let path = dir.join("db");
     let mut reference = MemoryBackend::default();
-    let mut sm = StateMachine::new(Config::default());
-    sm.enable_journal(true);
+    let mut sm = journaled();
     let mut all = batches(
         &mut sm,
         &mut reference,
         &[put("old", "x", 0), put("old2", "y", 0)],
     );
-    let mut other = StateMachine::new(Config::default());
-    let _ = other.apply(0, &put("new", "z", 0));
-    sm.restore(&other.snapshot(), 0).unwrap();
+    replace_with_another_history(&mut sm);
     all.extend(batches(&mut sm, &mut reference, &[put("after", "w", 0)]));
     let writer = writer::BackendWriter::spawn(Backend::open(&path).unwrap()).unwrap();
     // All three batches (the third carries the reset) wait in the thread: one commit.
@@ -89,8 +100,7 @@ async fn the_writer_thread_commits_batches_in_order_including_a_reset_between_th
 fn the_tables_hold_what_the_reference_backend_holds_across_a_reopen() {
     let dir = tempdir();
     let path = dir.join("db");
-    let mut sm = StateMachine::new(Config::default());
-    sm.enable_journal(true);
+    let mut sm = journaled();
     let mut backend = Backend::open(&path).unwrap();
     assert_eq!(
         backend.load().unwrap(),
@@ -146,8 +156,7 @@ fn a_reset_replaces_everything() {
     let dir = tempdir();
     let mut backend = Backend::open(&dir.join("db")).unwrap();
     let mut reference = MemoryBackend::default();
-    let mut sm = StateMachine::new(Config::default());
-    sm.enable_journal(true);
+    let mut sm = journaled();
     run(
         &mut sm,
         &mut backend,
@@ -155,9 +164,7 @@ fn a_reset_replaces_everything() {
         &[put("old", "x", 0), put("old2", "y", 0)],
     );
     // A snapshot from the leader: another history entirely.
-    let mut other = StateMachine::new(Config::default());
-    let _ = other.apply(0, &put("new", "z", 0));
-    sm.restore(&other.snapshot(), 0).unwrap();
+    replace_with_another_history(&mut sm);
     run(
         &mut sm,
         &mut backend,
@@ -175,8 +182,7 @@ fn a_database_of_an_unknown_format_is_refused() {
     let dir = tempdir();
     let path = dir.join("db");
     let mut backend = Backend::open(&path).unwrap();
-    let mut sm = StateMachine::new(Config::default());
-    sm.enable_journal(true);
+    let mut sm = journaled();
     run(
         &mut sm,
         &mut backend,
@@ -231,8 +237,7 @@ fn tempdir() -> PathBuf {
 #[tokio::test]
 async fn evicted_values_are_read_back_from_the_committed_tables_and_survive_a_defrag() {
     let dir = tempdir();
-    let mut sm = StateMachine::new(Config::default());
-    sm.enable_journal(true);
+    let mut sm = journaled();
     let mut reference = MemoryBackend::default();
     let backend = Backend::open(&dir.join("db")).unwrap();
     sm.set_value_reader(backend.values());
