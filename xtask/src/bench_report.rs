@@ -208,7 +208,7 @@ pub fn render(rows: &[Row], extra: &Extra, quick: bool, runs: usize, seconds: f6
          - RSS: `VmRSS` of the single member after 100 000 puts of distinct keys.\n\
          - Failover: a 3-member cluster; from `kill -9` of the leader to the first put that \
          succeeds on a survivor (the probe retries with a 500 ms timeout).\n\
-         - Simulator: `cargo xtask sim` (release) with seed 1, 5 members and the default faults; \
+         - Simulator: `sim replay` (the `sim` example in release: the run without its end-of-run checks) with seed 1, 5 members and the default faults; \
          the same run compiled to wasm32 under Node must give the same trace hash.\n\
          - Frame rate: `node e2e/measure-fps.mjs` (median of 3): headless Chromium, software \
          rendering.\n",

@@ -251,7 +251,7 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
     let mut report = Report::default();
     let next = Arc::new(AtomicU64::new(0));
     let mut writers = Vec::new();
-    for t in 0..16 {
+    for t in 0..opts.in_flight.max(1) {
         let mut kv = KvClient::new(channels[t % channels.len()].clone());
         let (next, ops, size) = (next.clone(), opts.ops, opts.value_size.max(8));
         writers.push(tokio::spawn(async move {
