@@ -369,10 +369,13 @@ fn own_numbers(
     println!("==> simulator: the same run in wasm32 under Node");
     let spec = format!("1:5:{sim_ms}:{hash}");
     let out = crate::wasm_node_test(
-        "wasm_replay_speed",
+        "wasm_determinism",
         ("ORRERY_BENCH_RUN", &spec),
         runner,
-        &["--nocapture"],
+        &[
+            "--nocapture",
+            "a_replay_in_wasm_is_timed_and_matches_native",
+        ],
     )
     .output()
     .map_err(|e| format!("wasm sim: {e}"))?;

@@ -300,7 +300,7 @@ fn determinism(
             "wasm_determinism",
             ("ORRERY_NATIVE_RUN", &spec),
             runner,
-            &[],
+            &["a_native_run_replays_bit_identically_in_wasm"],
         ),
     )];
     done.extend(run_steps(steps, first + 1, total)?);
