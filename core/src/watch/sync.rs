@@ -7,8 +7,9 @@
 //! history from the oldest watcher on every pass, which is unbounded work per call.
 
 use super::{push_control, push_events, StreamId, WatchHub, WatchResponse, WatcherKey};
-use crate::mvcc::{Event, Store};
+use crate::mvcc::{Event, Revision, Store};
 use crate::request::ResponseHeader;
+use std::cell::OnceCell;
 use std::ops::Bound;
 
 impl WatchHub {
@@ -70,9 +71,13 @@ impl WatchHub {
     /// for responses that are actually queued.
     fn catch_up(&mut self, store: &Store, keys: &[WatcherKey], from: i64, to: i64) {
         let current = store.revision();
-        // The history is read once for the whole pass; each watcher clones only the events
-        // it wants, and only when its stream has room for them.
-        let history: Vec<Event> = store.changes_between(from, to).collect();
+        // The history is read once for the whole pass, without values; an event's value is
+        // read (back from the host's disk, if evicted) the first time a watcher takes it.
+        // Each watcher clones only the events it wants, and only when its stream has room.
+        let history: Vec<(Revision, Event, OnceCell<Event>)> = store
+            .change_stubs_between(from, to)
+            .map(|(rev, stub)| (rev, stub, OnceCell::new()))
+            .collect();
         for key in keys {
             let w = self.watchers.get_mut(key).expect("ready watcher exists");
             let s = self
@@ -80,15 +85,17 @@ impl WatchHub {
                 .get_mut(&key.0)
                 .expect("watcher's stream exists");
             if w.next_rev <= to {
-                if let Some(first) = history.iter().position(|ev| w.wants(ev)) {
+                if let Some(first) = history.iter().position(|(_, ev, _)| w.wants(ev)) {
                     if s.pending_events >= self.config.max_pending_responses {
                         continue; // another watcher of this pass filled the stream: retry later
                     }
                     w.had_events = true;
                     let events = history[first..]
                         .iter()
-                        .filter(|ev| w.wants(ev))
-                        .map(|ev| w.deliver(ev.clone(), store))
+                        .filter(|(_, stub, _)| w.wants(stub))
+                        .map(|(rev, _, full)| {
+                            w.deliver(full.get_or_init(|| store.event_at(*rev)).clone(), store)
+                        })
                         .collect();
                     push_events(s, w, key.1, current, events);
                 }
