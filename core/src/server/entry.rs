@@ -208,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn snapshot_data_written_in_place_equals_the_copied_form() {
+    fn snapshot_data_written_in_place_has_the_snapshot_layout() {
         let membership = Membership::bootstrap(vec![Member {
             id: 1,
             name: "n1".into(),
@@ -218,7 +218,14 @@ mod tests {
         }]);
         let state = b"the state machine".to_vec();
         let in_place = encode_snapshot_data_with(&membership, |out| out.extend_from_slice(&state));
-        assert_eq!(in_place, encode_snapshot_data(&membership, &state));
+        // Magic, version, then the membership and the state, each length-prefixed.
+        let mut expected = b"ORRERYRS".to_vec();
+        expected.extend_from_slice(&1u32.to_le_bytes());
+        let mut m = Vec::new();
+        crate::cluster::encode_membership(&membership, &mut m);
+        put_bytes(&mut expected, &m);
+        put_bytes(&mut expected, &state);
+        assert_eq!(in_place, expected);
         let (decoded, sm) = decode_snapshot_data(&in_place).unwrap();
         assert_eq!((decoded, sm), (membership, &state[..]));
     }
