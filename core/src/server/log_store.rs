@@ -68,12 +68,10 @@ impl LogStore {
         *self.offered.borrow_mut() = Some(snapshot);
     }
 
-    /// The index of the snapshot on offer, if any (without taking it).
-    pub(crate) fn offered_index(&self) -> Option<u64> {
-        self.offered
-            .borrow()
-            .as_ref()
-            .map(|s| s.get_metadata().index)
+    /// Drops the offer (the member stopped leading or its state was replaced: no peer will
+    /// take it, and it holds a whole copy of the state).
+    pub(crate) fn withdraw_offer(&self) {
+        self.offered.borrow_mut().take();
     }
 
     /// Memory held by the entries (what [`LogStore::compact`] frees).
@@ -229,12 +227,16 @@ impl raft::Storage for LogStore {
     }
 
     /// Hands over the offered snapshot if it serves `to` (Raft puts it in the message it
-    /// sends); otherwise asks the server for one and lets Raft retry later.
+    /// sends); otherwise asks the server for one and lets Raft retry later. An offer serves
+    /// when it is recent enough, names `to` among the members, and the log still continues
+    /// from it (else the peer would need another snapshot right after installing it).
     fn snapshot(&self, request_index: u64, to: u64) -> raft::Result<Snapshot> {
         let serves = |s: &Snapshot| {
             let meta = s.get_metadata();
             let cs = meta.get_conf_state();
-            meta.index >= request_index && (cs.voters.contains(&to) || cs.learners.contains(&to))
+            meta.index >= request_index
+                && meta.index >= self.offset()
+                && (cs.voters.contains(&to) || cs.learners.contains(&to))
         };
         match self.offered.borrow_mut().take() {
             Some(offered) if serves(&offered) => Ok(offered),
@@ -259,6 +261,33 @@ mod tests {
             term,
             ..Entry::default()
         }
+    }
+
+    #[test]
+    fn an_offer_serves_only_a_member_and_only_while_the_log_continues_from_it() {
+        let mut log = LogStore::new();
+        log.append(&(1..=6).map(|i| entry(i, 1)).collect::<Vec<_>>());
+        let offer = |index: u64| {
+            let mut snap = Snapshot::default();
+            snap.mut_metadata().index = index;
+            snap.mut_metadata().term = 1;
+            snap.mut_metadata().mut_conf_state().voters = vec![1, 2];
+            snap
+        };
+        log.offer_snapshot(offer(3));
+        assert!(log.snapshot(0, 3).is_err(), "3 is not a member of it");
+        assert!(log.take_snapshot_wanted());
+        log.offer_snapshot(offer(3));
+        log.compact(5);
+        assert!(
+            log.snapshot(0, 2).is_err(),
+            "entry 4 is gone: 2 would need another"
+        );
+        log.offer_snapshot(offer(4));
+        assert_eq!(log.snapshot(0, 2).map(|s| s.get_metadata().index), Ok(4));
+        log.offer_snapshot(offer(4));
+        log.withdraw_offer();
+        assert!(log.snapshot(0, 2).is_err(), "withdrawn");
     }
 
     #[test]

@@ -159,6 +159,7 @@ impl Server {
             self.leader.lessor_promoted = false;
         }
         if was_leader && !self.leader.is_leader {
+            self.raw.store().withdraw_offer();
             self.sm.demote();
             self.leader.lessor_promoted = false;
         }
@@ -187,6 +188,7 @@ impl Server {
             .expect("the leader sent a corrupt state machine snapshot");
         self.membership = membership;
         self.raw.mut_store().install_snapshot(snap.clone());
+        self.raw.store().withdraw_offer();
         self.applied = index;
         self.state_replaced_at = index;
         self.applied_term = snap.get_metadata().term;
@@ -233,9 +235,7 @@ impl Server {
     /// Raft asked for a snapshot for a peer: offers one of the applied state (built now,
     /// held only until Raft sends it).
     pub(super) fn snapshot_for_peer(&mut self) {
-        if self.raw.store().take_snapshot_wanted()
-            && self.raw.store().offered_index() != Some(self.applied)
-        {
+        if self.raw.store().take_snapshot_wanted() {
             let snap = self.snapshot_of_applied();
             self.raw.mut_store().offer_snapshot(snap);
         }
