@@ -247,16 +247,15 @@ fn medians(samples: &[Sample]) -> Sample {
 }
 
 fn describe(system: System, case: &Case, s: &Sample) -> String {
+    let figure = crate::bench_report::figure(&case.kind, s);
     match case.kind {
-        Kind::Rss { .. } => format!("{}: {:.1} MiB", system.name(), s.value / 1048576.0),
-        Kind::Failover => format!("{}: {:.2} s", system.name(), s.value),
         Kind::Load { .. } => format!(
-            "{}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms",
+            "{}: {figure}, p50 {:.2} ms, p99 {:.2} ms",
             system.name(),
-            s.value,
             s.p50,
             s.p99
         ),
+        _ => format!("{}: {figure}", system.name()),
     }
 }
 

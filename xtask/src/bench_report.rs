@@ -61,7 +61,7 @@ fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
-fn figure(kind: &Kind, s: &Sample) -> String {
+pub(crate) fn figure(kind: &Kind, s: &Sample) -> String {
     match kind {
         Kind::Rss { .. } => format!("{:.1} MiB", s.value / 1_048_576.0),
         Kind::Failover => format!("{:.2} s", s.value),
@@ -186,7 +186,8 @@ pub fn render(rows: &[Row], extra: &Extra, quick: bool, runs: usize, seconds: f6
         r("get-lin", |r| ratio(r.orrery.value, r.etcd.value)),
         r("rss", |r| ratio(r.orrery.value, r.etcd.value)),
     );
-    let table = format!("{}\n{}", comparison(rows), own(extra));
+    let (compared, own) = (comparison(rows), own(extra));
+    let table = format!("{compared}\n{own}");
     let markdown = format!(
         "# Benchmarks\n\n\
          `cargo xtask bench{}` on {}: Orrery and etcd 3.4 side by side in one run ({:.0} s in all).\n\n\
@@ -208,16 +209,17 @@ pub fn render(rows: &[Row], extra: &Extra, quick: bool, runs: usize, seconds: f6
          - RSS: `VmRSS` of the single member after 100 000 puts of distinct keys.\n\
          - Failover: a 3-member cluster; from `kill -9` of the leader to the first put that \
          succeeds on a survivor (the probe retries with a 500 ms timeout).\n\
-         - Simulator: `sim replay` (the `sim` example in release: the run without its end-of-run checks) with seed 1, 5 members and the default faults; \
-         the same run compiled to wasm32 under Node must give the same trace hash.\n\
+         - Simulator: `sim replay` (the `sim` example in release: the run without its \
+         end-of-run checks) with seed 1, 5 members and the default faults; the same run \
+         compiled to wasm32 under Node must give the same trace hash.\n\
          - Frame rate: `node e2e/measure-fps.mjs` (median of 3): headless Chromium, software \
          rendering.\n",
         if quick { " --quick" } else { "" },
         today(),
         seconds,
         machine(),
-        comparison(rows),
-        own(extra),
+        compared,
+        own,
     );
     Report {
         table,
