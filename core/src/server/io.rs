@@ -58,8 +58,9 @@ pub enum Input {
     /// The client of watch `stream` is slow (`paused`: the host cannot take more of its
     /// responses) or caught up again. While paused, the member emits no [`Output::Watch`]
     /// for the stream: its watchers fill the stream's bounded outbox, then fall behind
-    /// (unsynced), and are caught up from the store's history once resumed, as etcd does
-    /// with a slow watcher. A watcher whose history is compacted meanwhile is canceled with
+    /// (unsynced), and are caught up from the store's history once resumed (at the first
+    /// input 10 ms after the last catch-up pass), as etcd does with a slow
+    /// watcher. A watcher whose history is compacted meanwhile is canceled with
     /// the compaction revision.
     WatchBackpressure {
         /// The stream.

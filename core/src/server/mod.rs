@@ -61,6 +61,10 @@ use std::collections::{BTreeSet, VecDeque};
 /// for the next input (each round: reads, retries, leader duties, then the Ready loop).
 const FOLLOW_UP_ROUNDS: usize = 4;
 
+/// Lagging watchers are caught up at the first input this long after the last pass, not
+/// only at ticks (etcd retries its victims every 10 ms).
+const WATCH_RESYNC_MS: u64 = 10;
+
 /// Settings of one member (etcd's flags in brackets).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
@@ -209,6 +213,8 @@ pub struct Server {
     /// Streams whose host cannot take more responses (see [`Input::WatchBackpressure`]).
     paused_streams: BTreeSet<StreamId>,
     next_progress_ms: u64,
+    /// When lagging watchers were last caught up (see [`WATCH_RESYNC_MS`]).
+    last_watch_sync_ms: u64,
     removed: bool,
 }
 
@@ -363,6 +369,7 @@ impl Server {
             streams: BTreeSet::new(),
             paused_streams: BTreeSet::new(),
             next_progress_ms: config.watch_progress_notify_ms,
+            last_watch_sync_ms: 0,
             removed: false,
             raw,
             config,
@@ -580,7 +587,17 @@ impl Server {
         self.issue_reads();
         self.serve_ready_reads();
         self.leader_duties();
+        let lagging = self.sm.watchers().watcher_counts().1 > 0;
+        if lagging && self.now_ms >= self.last_watch_sync_ms + WATCH_RESYNC_MS {
+            self.watch_sync();
+        }
         self.drain_watch();
+    }
+
+    /// One bounded pass catching lagging watchers up; what remains continues later.
+    fn watch_sync(&mut self) {
+        self.sm.watch_sync();
+        self.last_watch_sync_ms = self.now_ms;
     }
 
     fn drain_watch(&mut self) {
@@ -602,7 +619,7 @@ impl Server {
         self.expire_requests();
         self.send_calls();
         // Catches lagging watchers up in bounded passes; what remains continues next tick.
-        self.sm.watch_sync();
+        self.watch_sync();
         if self.now_ms >= self.next_progress_ms {
             self.sm.watch_progress_tick();
             self.next_progress_ms = self.now_ms + self.config.watch_progress_notify_ms;

@@ -51,10 +51,10 @@ fn a_restart_refuses_entries_that_do_not_follow_the_snapshot() {
     assert!(gap.is_err(), "index 2 is missing");
 }
 
-/// Feeds `input`, then confirms every write the way a host does (no ticks), and returns the
-/// responses that came out meanwhile.
-fn run_without_ticks(server: &mut Server, now: u64, input: Input) -> Vec<(RequestId, bool)> {
-    let mut responses = Vec::new();
+/// Feeds `input`, then confirms every write the way a host does (no ticks), and returns
+/// every other output that came out meanwhile.
+fn run_without_ticks(server: &mut Server, now: u64, input: Input) -> Vec<Output> {
+    let mut outputs = Vec::new();
     let mut next = vec![input];
     for _ in 0..16 {
         for input in std::mem::take(&mut next) {
@@ -63,21 +63,30 @@ fn run_without_ticks(server: &mut Server, now: u64, input: Input) -> Vec<(Reques
         while let Some(out) = server.poll_output() {
             match out {
                 Output::Persist(b) => next.push(Input::Persisted { number: b.number }),
-                Output::Response { id, result } => responses.push((id, result.is_ok())),
-                _ => {}
+                other => outputs.push(other),
             }
         }
         if next.is_empty() {
             break;
         }
     }
-    responses
+    outputs
 }
 
-/// A single member confirms its ReadIndex by itself: a linearizable read must be answered
-/// while the host handles it, not a tick (100 ms) later.
-#[test]
-fn a_single_member_answers_a_linearizable_read_without_waiting_for_a_tick() {
+/// Which requests were answered, and whether successfully.
+fn answered(outputs: &[Output]) -> Vec<(RequestId, bool)> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Response { id, result } => Some((*id, result.is_ok())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A single member restarted from its bootstrap snapshot and ticked until it leads; returns
+/// it and the host time.
+fn single_leader() -> (Server, u64) {
     let (config, snapshot) = bootstrap_snapshot();
     let durable = DurableState {
         hard_state: HardState {
@@ -96,25 +105,36 @@ fn a_single_member_answers_a_linearizable_read_without_waiting_for_a_tick() {
         now += server.config().tick_ms;
         run_without_ticks(&mut server, now, Input::Tick);
     }
-    let put = ClientRequest::Put(crate::request::PutRequest {
-        key: "k".into(),
+    (server, now)
+}
+
+fn put(key: &str) -> ClientRequest {
+    ClientRequest::Put(crate::request::PutRequest {
+        key: key.to_owned().into(),
         value: "v".into(),
         ..Default::default()
-    });
-    let answered = run_without_ticks(
+    })
+}
+
+/// A single member confirms its ReadIndex by itself: a linearizable read must be answered
+/// while the host handles it, not a tick (100 ms) later.
+#[test]
+fn a_single_member_answers_a_linearizable_read_without_waiting_for_a_tick() {
+    let (mut server, now) = single_leader();
+    let outs = run_without_ticks(
         &mut server,
         now,
         Input::Client {
             id: 1,
-            request: put,
+            request: put("k"),
         },
     );
-    assert_eq!(answered, [(1, true)]);
+    assert_eq!(answered(&outs), [(1, true)]);
     let get = ClientRequest::Range(crate::request::RangeRequest {
         key: "k".into(),
         ..Default::default()
     });
-    let answered = run_without_ticks(
+    let outs = run_without_ticks(
         &mut server,
         now,
         Input::Client {
@@ -122,5 +142,90 @@ fn a_single_member_answers_a_linearizable_read_without_waiting_for_a_tick() {
             request: get,
         },
     );
-    assert_eq!(answered, [(2, true)], "the read waits for an input");
+    assert_eq!(answered(&outs), [(2, true)], "the read waits for an input");
+}
+
+/// A watcher that fell behind while its client was slow is caught up by the first input
+/// 10 ms after the client has room again, not only at the next tick (100 ms).
+#[test]
+fn a_resumed_streams_lagging_watcher_is_caught_up_between_ticks() {
+    let (mut server, mut now) = single_leader();
+    let open = ClientRequest::WatchOpen;
+    let outs = run_without_ticks(
+        &mut server,
+        now,
+        Input::Client {
+            id: 1,
+            request: open,
+        },
+    );
+    let stream = outs
+        .iter()
+        .find_map(|o| match o {
+            Output::Response {
+                result: Ok(ClientResponse::WatchOpened(s)),
+                ..
+            } => Some(*s),
+            _ => None,
+        })
+        .expect("the stream opens");
+    let create = ClientRequest::WatchCreate {
+        stream,
+        request: crate::watch::WatchCreateRequest {
+            key: "k".into(),
+            range_end: "l".into(),
+            ..Default::default()
+        },
+    };
+    run_without_ticks(
+        &mut server,
+        now,
+        Input::Client {
+            id: 2,
+            request: create,
+        },
+    );
+    let paused = |paused| Input::WatchBackpressure { stream, paused };
+    run_without_ticks(&mut server, now, paused(true));
+    // More revisions than the stream's outbox holds: the watcher falls behind.
+    let puts = 300;
+    for i in 0..puts {
+        let request = put(&format!("k{i}"));
+        run_without_ticks(
+            &mut server,
+            now,
+            Input::Client {
+                id: 10 + i,
+                request,
+            },
+        );
+    }
+    let events = |outs: &[Output]| -> usize {
+        outs.iter()
+            .map(|o| match o {
+                Output::Watch { response, .. } => response.events.len(),
+                _ => 0,
+            })
+            .sum()
+    };
+    let mut seen = events(&run_without_ticks(&mut server, now, paused(false)));
+    assert!(
+        seen < puts as usize,
+        "the watcher fell behind ({seen} events)"
+    );
+    now += 10;
+    let get = ClientRequest::Range(crate::request::RangeRequest {
+        key: "k".into(),
+        serializable: true,
+        ..Default::default()
+    });
+    seen += events(&run_without_ticks(
+        &mut server,
+        now,
+        Input::Client {
+            id: 9,
+            request: get,
+        },
+    ));
+    assert_eq!(seen, puts as usize, "every event, without a tick");
 }

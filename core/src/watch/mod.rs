@@ -27,11 +27,13 @@
 //! and a watch starting at the compaction revision sees a delete made at that revision
 //! (etcd #19179, see [`KeyIndex`](crate::mvcc::KeyIndex)).
 
+mod coalesce;
 mod fragment;
 mod index;
 mod sync;
 mod watcher;
 
+pub use coalesce::coalesce;
 pub use watcher::WatchCreateRequest;
 
 use crate::error::WatchError;

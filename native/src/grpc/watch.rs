@@ -7,7 +7,11 @@ use tokio_stream::StreamExt;
 use tonic::{Request, Response as R, Streaming};
 
 /// Responses buffered per stream between the member and the client connection.
-const WATCH_OUT_QUEUE: usize = 64;
+const WATCH_OUT_QUEUE: usize = 16;
+/// Queued responses joined per pass (see [`orrery_core::watch::coalesce`]).
+const JOIN_AT_MOST: usize = 256;
+/// Keys and values in one joined response, at most: far below any client's message limit.
+const JOINED_BYTES: usize = 64 * 1024;
 
 #[tonic::async_trait]
 impl pb::watch_server::Watch for Services {
@@ -23,9 +27,14 @@ impl pb::watch_server::Watch for Services {
         // Member → client.
         let out = tx.clone();
         tokio::spawn(async move {
-            while let Some(resp) = from_member.recv().await {
-                if out.send(Ok(convert::watch_response(resp))).await.is_err() {
-                    return;
+            let mut queued = Vec::with_capacity(JOIN_AT_MOST);
+            while from_member.recv_many(&mut queued, JOIN_AT_MOST).await > 0 {
+                // What queued while the client was busy goes out in fewer responses.
+                let batch = std::mem::take(&mut queued);
+                for resp in orrery_core::watch::coalesce(batch, JOINED_BYTES) {
+                    if out.send(Ok(convert::watch_response(resp))).await.is_err() {
+                        return;
+                    }
                 }
             }
         });
