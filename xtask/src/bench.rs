@@ -123,6 +123,15 @@ fn plan(quick: bool) -> Vec<Case> {
             (64, 16),
             &[],
         ),
+        // One read at a time shows what each read waits for (a single member confirms its
+        // ReadIndex alone; a tick-late answer showed here as ~10 reads/s).
+        load(
+            ("get-lin-1", "linearizable get, 1 in flight"),
+            1,
+            ("get", &seq),
+            (1, 1),
+            &[],
+        ),
         load(
             ("get-ser", "serializable get, 64 in flight"),
             1,
