@@ -618,7 +618,8 @@ impl Server {
         self.raw.tick();
         self.expire_requests();
         self.send_calls();
-        // Catches lagging watchers up in bounded passes; what remains continues next tick.
+        // Catches lagging watchers up in bounded passes (also between ticks, see
+        // `after_progress`); what remains continues at the next pass.
         self.watch_sync();
         if self.now_ms >= self.next_progress_ms {
             self.sm.watch_progress_tick();
