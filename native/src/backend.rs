@@ -168,6 +168,10 @@ impl Backend {
     /// one's index: what [`writer`] does every 100 ms with the batches applied since.
     /// Nothing to write, nothing done.
     pub fn commit(&self, batches: &[AppliedChanges]) -> Result<(), BackendError> {
+        if batches.is_empty() {
+            // An idle tick: the reader's open table stays valid.
+            return Ok(());
+        }
         self.write(batches).map_err(|e| self.redb(e))?;
         // The reader's table predates this commit; closing it also lets redb reuse the
         // pages later commits free (an open read transaction pins them).

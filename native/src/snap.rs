@@ -58,12 +58,14 @@ impl SnapDir {
             let p = p.to_owned();
             move |e| SnapError::Io(p, e)
         };
-        let mut f = fs::File::create(&tmp).map_err(err(&tmp))?;
-        let mut crc = 0;
-        for part in encoded_parts(snap) {
-            crc = crc32c::crc32c_append(crc, &part);
-            f.write_all(&part).map_err(err(&tmp))?;
-        }
+        let f = fs::File::create(&tmp).map_err(err(&tmp))?;
+        // Streamed: rust-protobuf writes a byte string larger than its buffer straight
+        // through, so the state (tens of MiB) is not copied.
+        let mut out = CrcWriter { file: f, crc: 0 };
+        snap.write_to_writer(&mut out)
+            .map_err(|e| std::io::Error::other(e.to_string()))
+            .map_err(err(&tmp))?;
+        let CrcWriter { file: mut f, crc } = out;
         f.write_all(&crc.to_le_bytes()).map_err(err(&tmp))?;
         f.sync_all().map_err(err(&tmp))?;
         fs::rename(&tmp, &path).map_err(err(&path))?;
@@ -115,29 +117,22 @@ impl SnapDir {
     }
 }
 
-/// `snap`'s protobuf encoding in parts whose concatenation is `snap.write_to_bytes()`: the
-/// `data` field's tag and length, the data itself (borrowed: the state, tens of MiB, is not
-/// copied), then the `metadata` field. rust-protobuf writes fields in field-number order and
-/// `data` is field 1, `metadata` field 2.
-fn encoded_parts(snap: &Snapshot) -> [std::borrow::Cow<'_, [u8]>; 3] {
-    let mut head = Vec::new();
-    if !snap.data.is_empty() {
-        let mut os = protobuf::CodedOutputStream::vec(&mut head);
-        os.write_tag(1, protobuf::wire_format::WireTypeLengthDelimited)
-            .and_then(|()| os.write_raw_varint64(snap.data.len() as u64))
-            .and_then(|()| os.flush())
-            .expect("writing to a Vec cannot fail");
+/// A file that keeps the CRC-32C of everything written to it.
+struct CrcWriter {
+    file: fs::File,
+    crc: u32,
+}
+
+impl Write for CrcWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.crc = crc32c::crc32c_append(self.crc, &buf[..n]);
+        Ok(n)
     }
-    // rust-protobuf writes unknown fields after the known ones: they follow the metadata.
-    let meta_only = Snapshot {
-        metadata: snap.metadata.clone(),
-        unknown_fields: snap.unknown_fields.clone(),
-        ..Snapshot::default()
-    };
-    let meta = meta_only
-        .write_to_bytes()
-        .expect("snapshot metadata encodes");
-    [head.into(), snap.data[..].into(), meta.into()]
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
 }
 
 fn decode(bytes: &[u8]) -> Option<Snapshot> {
@@ -161,16 +156,19 @@ mod tests {
     }
 
     #[test]
-    fn the_file_holds_the_protobuf_encoding_written_in_parts() {
+    fn the_file_holds_the_protobuf_encoding_then_its_crc() {
+        let dir = std::env::temp_dir().join(format!("orrery-snap-enc-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let sd = SnapDir::open(&dir).unwrap();
         let mut big = snap(3);
-        big.data = vec![7; 300].into(); // a two-byte length
+        big.data = vec![7; 100_000].into(); // larger than the encoder's buffer
         big.mut_metadata().mut_conf_state().voters = vec![1, 2, 3];
-        let mut newer = snap(4); // from a peer whose Snapshot has a field this one lacks
-        newer.mut_unknown_fields().add_varint(9, 42);
-        for s in [snap(1), big, Snapshot::default(), newer] {
-            let parts: Vec<u8> = encoded_parts(&s).concat();
-            assert_eq!(parts, s.write_to_bytes().unwrap());
-        }
+        big.mut_unknown_fields().add_varint(9, 42); // a field from a newer peer
+        let file = fs::read(sd.save(&big).unwrap()).unwrap();
+        let mut want = big.write_to_bytes().unwrap();
+        want.extend_from_slice(&crc32c::crc32c(&want).to_le_bytes());
+        assert!(file == want, "the file is the encoding and its CRC");
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

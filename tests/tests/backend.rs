@@ -71,7 +71,8 @@ fn a_restart_resumes_from_the_backend_and_replays_only_later_entries() {
     );
     let hash = m.ok(&["endpoint", "hashkv"]);
     // The backend commits durably every 100 ms: after that, everything is in it, and the
-    // member has dropped the values from memory: they are read back from the backend.
+    // member drops the values from memory, so these reads take the read-back path (that
+    // values are dropped at all is `mvcc::cold`'s unit tests' to check).
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(m.ok(&["get", "k0", "--print-value-only"]), "v30\n");
     assert_eq!(

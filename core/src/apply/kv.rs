@@ -48,6 +48,8 @@ pub(crate) fn range(view: &impl ReadView, r: &RangeRequest) -> Result<RangeRespo
         limit: fetch,
         revision: r.revision,
         count_only: r.count_only,
+        // Sorting by value needs the values; they are dropped after the sort.
+        keys_only: r.keys_only && r.sort_target != SortTarget::Value,
     };
     let result = view.read(&r.key_range(), opts)?;
     let mut kvs = result.kvs;

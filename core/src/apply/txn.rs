@@ -57,7 +57,12 @@ pub(crate) fn path(store: &Store, r: &TxnRequest) -> Path {
 /// Whether every key in the compare's range satisfies it. A missing key compares as all
 /// zeros, except that a VALUE compare on a missing key is always false.
 fn compare_holds(store: &Store, c: &Compare) -> bool {
-    let Ok(found) = store.read(&c.key_range(), ReadOptions::default()) else {
+    // Only a VALUE compare needs values (read back from the backend once evicted).
+    let opts = ReadOptions {
+        keys_only: !matches!(c.target, CompareTarget::Value(_)),
+        ..ReadOptions::default()
+    };
+    let Ok(found) = store.read(&c.key_range(), opts) else {
         return false;
     };
     if found.kvs.is_empty() {

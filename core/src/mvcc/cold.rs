@@ -94,7 +94,8 @@ impl super::Store {
         );
         let mut evicted = 0;
         for rec in self.records.range_mut(from, to) {
-            if rec.tombstone || rec.evicted {
+            debug_assert!(!rec.evicted, "the cursor starts past evicted records");
+            if rec.tombstone {
                 continue;
             }
             let len = rec.kv.value.len();
@@ -107,8 +108,9 @@ impl super::Store {
         evicted
     }
 
-    /// [`super::Store::changes_between`] without reading evicted values back (their events
-    /// carry an empty value): for choosing events by key and kind before paying for values.
+    /// Retained changes with main revision in `[from, to]`, in revision order, without reading
+    /// evicted values back (their events carry an empty value): for choosing events by key
+    /// and kind before paying for values.
     pub(crate) fn change_stubs_between(
         &self,
         from: i64,
@@ -256,6 +258,27 @@ mod tests {
             snapshot(&plain),
             "a snapshot carries the values"
         );
+    }
+
+    #[test]
+    fn a_keys_only_read_reads_nothing_back() {
+        let (mut s, copy) = with_reader(history());
+        s.evict_values(100);
+        let opts = ReadOptions {
+            keys_only: true,
+            ..ReadOptions::default()
+        };
+        let kvs = s.range(&KeyRange::new(b("a"), b("z")), opts).unwrap().kvs;
+        let keys: Vec<_> = kvs
+            .iter()
+            .map(|kv| (kv.key.clone(), kv.value.len()))
+            .collect();
+        assert_eq!(keys, [(b("a"), 0), (b("c"), 0), (b("d"), 0)]);
+        assert_eq!(
+            kvs[0].mod_revision, 7,
+            "the rest of each key-value is there"
+        );
+        assert_eq!(copy.reads.load(Ordering::Relaxed), 0);
     }
 
     #[test]

@@ -333,6 +333,7 @@ impl Playground {
                     limit: KEYS_SHOWN,
                     revision: 0,
                     count_only: false,
+                    keys_only: false,
                 },
             )
             .ok();

@@ -59,9 +59,8 @@ pub enum Input {
     /// responses) or caught up again. While paused, the member emits no [`Output::Watch`]
     /// for the stream: its watchers fill the stream's bounded outbox, then fall behind
     /// (unsynced), and are caught up from the store's history once resumed (at the first
-    /// input 10 ms after the last catch-up pass), as etcd does with a slow
-    /// watcher. A watcher whose history is compacted meanwhile is canceled with
-    /// the compaction revision.
+    /// input 10 ms after the last catch-up pass), as etcd does with a slow watcher. A
+    /// watcher whose history is compacted meanwhile is canceled with the compaction revision.
     WatchBackpressure {
         /// The stream.
         stream: crate::watch::StreamId,

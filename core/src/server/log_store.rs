@@ -115,6 +115,8 @@ impl LogStore {
         self.hard_state.commit = self.hard_state.commit.max(meta.index);
         self.hard_state.term = self.hard_state.term.max(meta.term);
         self.held_bytes = 0;
+        // An offer of the replaced state must not reach a peer.
+        self.withdraw_offer();
         self.snapshot = without_data(snapshot);
     }
 

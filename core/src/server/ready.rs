@@ -188,7 +188,6 @@ impl Server {
             .expect("the leader sent a corrupt state machine snapshot");
         self.membership = membership;
         self.raw.mut_store().install_snapshot(snap.clone());
-        self.raw.store().withdraw_offer();
         self.applied = index;
         self.state_replaced_at = index;
         self.applied_term = snap.get_metadata().term;

@@ -27,7 +27,7 @@ impl pb::watch_server::Watch for Services {
         // Member → client.
         let out = tx.clone();
         tokio::spawn(async move {
-            let mut queued = Vec::with_capacity(JOIN_AT_MOST);
+            let mut queued = Vec::new();
             while from_member.recv_many(&mut queued, JOIN_AT_MOST).await > 0 {
                 // What queued while the client was busy goes out in fewer responses.
                 let batch = std::mem::take(&mut queued);
