@@ -57,44 +57,56 @@ pub fn encode(out: &mut Vec<u8>, kind: RecordType, payload: &[u8]) {
 pub enum Read<'a> {
     /// A good record and its total size on disk.
     Record(RecordType, &'a [u8], usize),
-    /// No bytes left.
+    /// No record follows: the bytes are used up, or only zeros are left (the unwritten part
+    /// of a preallocated segment).
     End,
     /// The bytes end inside the record (a torn write at the tail).
     Truncated,
-    /// The record is complete but its checksum, length or type is wrong; `last` says whether
-    /// it is the final record of the file (then it may be a torn write too).
+    /// The record is damaged: wrong checksum, length or type.
     Corrupt {
-        /// The bad record ends exactly where the file does.
-        last: bool,
+        /// It may be a write a crash interrupted: only zeros follow it, or its own length is
+        /// zero with something written after it (the pages of one write reach the disk in
+        /// any order).
+        torn: bool,
     },
 }
 
 /// Reads the record at the start of `bytes`.
 pub fn read(bytes: &[u8]) -> Read<'_> {
-    if bytes.is_empty() {
-        return Read::End;
+    if bytes.iter().take(4).all(|b| *b == 0) {
+        // A zero length starts no record: this is where the writing stopped.
+        return if all_zero(bytes) {
+            Read::End
+        } else {
+            Read::Corrupt { torn: true }
+        };
     }
     if bytes.len() < HEADER + 1 {
         return Read::Truncated;
     }
     let n = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-    if n == 0 || n > MAX_RECORD {
-        return Read::Corrupt { last: false };
+    if n > MAX_RECORD {
+        return Read::Corrupt { torn: false };
     }
     let total = HEADER + n;
     if bytes.len() < total {
         return Read::Truncated;
     }
     let body = &bytes[HEADER..total];
-    let last = bytes.len() == total;
+    let torn = all_zero(&bytes[total..]);
     if crc32c::crc32c(body) != crc {
-        return Read::Corrupt { last };
+        return Read::Corrupt { torn };
     }
     match RecordType::from_u8(body[0]) {
         Some(kind) => Read::Record(kind, &body[1..], total),
-        None => Read::Corrupt { last },
+        None => Read::Corrupt { torn },
     }
+}
+
+/// Whether nothing but zeros is left (also true of no bytes at all).
+pub fn all_zero(bytes: &[u8]) -> bool {
+    bytes.iter().all(|b| *b == 0)
 }
 
 #[cfg(test)]
@@ -121,9 +133,20 @@ mod tests {
         assert_eq!(read(&out[..13]), Read::Truncated);
         let mut bad = out.clone();
         bad[10] ^= 1;
-        assert_eq!(read(&bad), Read::Corrupt { last: false });
-        assert_eq!(read(&bad[..14]), Read::Corrupt { last: true });
+        assert_eq!(read(&bad), Read::Corrupt { torn: false });
+        assert_eq!(read(&bad[..14]), Read::Corrupt { torn: true });
         assert_eq!(read(&[]), Read::End);
+        // A preallocated segment: zeros after the last record.
+        let mut preallocated = out.clone();
+        preallocated.resize(4096, 0);
+        assert_eq!(read(&preallocated[size + 9..]), Read::End);
+        let mut torn = bad[..14].to_vec();
+        torn.resize(4096, 0);
+        assert_eq!(read(&torn), Read::Corrupt { torn: true });
+        // The first page of a write lost, a later one on disk: torn too.
+        let mut lost_page = vec![0; 4096];
+        lost_page[2000] = 7;
+        assert_eq!(read(&lost_page), Read::Corrupt { torn: true });
     }
 
     #[test]

@@ -52,33 +52,68 @@ fn what_was_synced_is_replayed_with_overwritten_tails() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
-#[test]
-fn a_torn_tail_is_cut_off_and_damage_in_the_middle_is_refused() {
-    let dir = tempdir("torn");
-    let (mut wal, _) = Wal::open(&dir).unwrap();
+/// Writes two batches (entries 1 and 2, commits 1 and 2) and returns the segment's path, its
+/// bytes and where its records end.
+fn two_synced_batches(dir: &Path) -> (PathBuf, Vec<u8>, usize) {
+    let (mut wal, _) = Wal::open(dir).unwrap();
     wal.append(&batch(vec![entry(1, 1, "a")], 1)).unwrap();
     wal.append(&batch(vec![entry(2, 1, "b")], 2)).unwrap();
     wal.sync().unwrap();
-    let path = wal.path.clone();
+    let (path, end) = (wal.path.clone(), wal.size as usize);
     drop(wal);
-    let full = fs::read(&path).unwrap();
-    // Half of the last record made it to disk.
-    fs::write(&path, &full[..full.len() - 5]).unwrap();
-    let (mut wal, replayed) = Wal::open(&dir).unwrap();
-    assert!(replayed.repaired_bytes > 0);
+    let bytes = fs::read(&path).unwrap();
     assert_eq!(
-        replayed.entries.len(),
-        2,
-        "the second batch's entry survived"
+        bytes.len() as u64,
+        SEGMENT_BYTES,
+        "the segment is preallocated"
     );
-    assert_eq!(replayed.hard_state.commit, 1, "its hard state did not");
-    // Appending after a repair continues a clean log.
-    wal.append(&batch(vec![entry(3, 1, "c")], 3)).unwrap();
-    wal.sync().unwrap();
-    drop(wal);
-    let (_, replayed) = Wal::open(&dir).unwrap();
-    assert_eq!(replayed.entries.len(), 3);
-    assert_eq!(replayed.repaired_bytes, 0);
+    assert!(record::all_zero(&bytes[end..]), "nothing after the records");
+    (path, bytes, end)
+}
+
+#[test]
+fn a_torn_tail_is_cut_off_and_damage_in_the_middle_is_refused() {
+    let dir = tempdir("torn");
+    let (path, pristine, end) = two_synced_batches(&dir);
+    let mut last_record = Vec::new();
+    let hs = batch(vec![], 2).hard_state.unwrap();
+    record::encode(
+        &mut last_record,
+        RecordType::HardState,
+        &hs.write_to_bytes().unwrap(),
+    );
+    let last_start = end - last_record.len();
+    let cut_short = pristine[..end - 5].to_vec();
+    let mut tail_page_lost = pristine.clone();
+    tail_page_lost[end - 5..end].fill(0);
+    let mut head_page_lost = pristine.clone();
+    head_page_lost[last_start..last_start + record::HEADER].fill(0);
+    for (how, bytes) in [
+        ("the file ends inside the last record", cut_short),
+        ("the last record's end is still zeros", tail_page_lost),
+        ("the last record's start is still zeros", head_page_lost),
+    ] {
+        fs::write(&path, &bytes).unwrap();
+        let (mut wal, replayed) = Wal::open(&dir).unwrap();
+        assert!(replayed.repaired_bytes > 0, "{how}");
+        assert_eq!(
+            replayed.entries.len(),
+            2,
+            "{how}: the second entry survived"
+        );
+        assert_eq!(
+            replayed.hard_state.commit, 1,
+            "{how}: its hard state did not"
+        );
+        // Appending after a repair continues a clean log.
+        wal.append(&batch(vec![entry(3, 1, "c")], 3)).unwrap();
+        wal.sync().unwrap();
+        drop(wal);
+        let (_, replayed) = Wal::open(&dir).unwrap();
+        assert_eq!(replayed.entries.len(), 3, "{how}");
+        assert_eq!(replayed.hard_state.commit, 3, "{how}");
+        assert_eq!(replayed.repaired_bytes, 0, "{how}");
+    }
     // A flipped bit inside an early record is corruption, not a torn write.
     let mut bytes = fs::read(&path).unwrap();
     bytes[40] ^= 0x10;
