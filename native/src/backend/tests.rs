@@ -75,8 +75,8 @@ async fn the_writer_thread_commits_batches_in_order_including_a_reset_between_th
     );
     replace_with_another_history(&mut sm);
     all.extend(batches(&mut sm, &mut reference, &[put("after", "w", 0)]));
-    let writer = writer::BackendWriter::spawn(Backend::open(&path).unwrap()).unwrap();
-    // All three batches (the third carries the reset) wait in the thread: one commit.
+    let mut writer = writer::BackendWriter::spawn(Backend::open(&path).unwrap()).unwrap();
+    // All three batches (the third carries the reset) wait to be sent: one commit.
     for changes in all {
         writer.apply(changes).await.unwrap();
     }
@@ -241,7 +241,7 @@ async fn evicted_values_are_read_back_from_the_committed_tables_and_survive_a_de
     let mut reference = MemoryBackend::default();
     let backend = Backend::open(&dir.join("db")).unwrap();
     sm.set_value_reader(backend.values());
-    let writer = writer::BackendWriter::spawn(backend).unwrap();
+    let mut writer = writer::BackendWriter::spawn(backend).unwrap();
     let committed = writer.committed();
     assert_eq!(*committed.borrow(), writer::Committed::default());
     let requests = [put("a", "1", 0), put("b", "2", 0), put("a", "3", 0)];
