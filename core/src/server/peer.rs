@@ -151,7 +151,12 @@ impl PeerMessage {
     /// The wire form: a tag byte (1 Raft, 2 forwarded call, 3 its answer), sender and
     /// recipient (`u64`), then the Raft message in raft's protobuf encoding or the call/answer fields.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // One allocation of the right size: the Raft message is encoded in place.
+        let body_size = match &self.body {
+            Body::Raft(m) => m.compute_size() as usize,
+            _ => 32,
+        };
+        let mut out = Vec::with_capacity(17 + body_size);
         let tag = match self.body {
             Body::Raft(_) => 1,
             Body::ForwardRequest { .. } => 2,
@@ -162,8 +167,10 @@ impl PeerMessage {
         put_u64(&mut out, self.to);
         match &self.body {
             Body::Raft(m) => {
-                let pb = m.write_to_bytes().expect("raft messages always encode");
-                out.extend_from_slice(&pb);
+                let mut os = protobuf::CodedOutputStream::vec(&mut out);
+                m.write_to_with_cached_sizes(&mut os)
+                    .and_then(|()| os.flush())
+                    .expect("raft messages always encode");
             }
             Body::ForwardRequest { call, op } => {
                 put_u64(&mut out, *call);
@@ -218,14 +225,16 @@ impl PeerMessage {
     }
 
     /// Parses [`PeerMessage::to_bytes`]'s output.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+    ///
+    /// The entries' data are slices of `bytes`, not copies.
+    pub fn from_bytes(bytes: &Bytes) -> Result<Self, DecodeError> {
         let mut r = Reader::new(bytes);
         let tag = r.u8()?;
         let from = r.u64()?;
         let to = r.u64()?;
         let body = match tag {
             1 => {
-                let m = Message::parse_from_bytes(&bytes[17..])
+                let m = Message::parse_from_carllerche_bytes(&bytes.slice(17..))
                     .map_err(|_| DecodeError::Invalid("raft message"))?;
                 if m.from != from || m.to != to {
                     return Err(DecodeError::Invalid("raft message addresses"));
@@ -359,8 +368,8 @@ mod tests {
             },
         ];
         for msg in msgs {
-            assert_eq!(PeerMessage::from_bytes(&msg.to_bytes()), Ok(msg));
+            assert_eq!(PeerMessage::from_bytes(&msg.to_bytes().into()), Ok(msg));
         }
-        assert!(PeerMessage::from_bytes(&[9, 0]).is_err());
+        assert!(PeerMessage::from_bytes(&Bytes::from_static(&[9, 0])).is_err());
     }
 }

@@ -232,8 +232,9 @@ impl Wal {
         }
         for e in &batch.entries {
             self.next_index = e.index + 1;
-            let bytes = e.write_to_bytes().expect("entries encode");
-            record::encode(&mut self.buf, RecordType::Entry, &bytes);
+            record::encode_with(&mut self.buf, RecordType::Entry, |out| {
+                e.write_to_vec(out).expect("entries encode");
+            });
         }
         if let Some(hs) = &batch.hard_state {
             let bytes = hs.write_to_bytes().expect("hard states encode");

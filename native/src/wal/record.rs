@@ -43,13 +43,21 @@ impl RecordType {
 
 /// Appends one framed record to `out`.
 pub fn encode(out: &mut Vec<u8>, kind: RecordType, payload: &[u8]) {
-    let n = u32::try_from(payload.len() + 1).expect("record under 4 GiB");
-    let mut crc = crc32c::crc32c(&[kind as u8]);
-    crc = crc32c::crc32c_append(crc, payload);
-    out.extend_from_slice(&n.to_le_bytes());
-    out.extend_from_slice(&crc.to_le_bytes());
+    encode_with(out, kind, |out| out.extend_from_slice(payload));
+}
+
+/// Appends one framed record to `out` whose payload `write` appends in place (no copy of
+/// the payload on the way).
+pub fn encode_with(out: &mut Vec<u8>, kind: RecordType, write: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; HEADER]);
     out.push(kind as u8);
-    out.extend_from_slice(payload);
+    write(out);
+    let body = &out[start + HEADER..];
+    let n = u32::try_from(body.len()).expect("record under 4 GiB");
+    let crc = crc32c::crc32c(body);
+    out[start..start + 4].copy_from_slice(&n.to_le_bytes());
+    out[start + 4..start + HEADER].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// The outcome of reading one record at the start of `bytes`.
