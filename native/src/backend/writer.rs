@@ -12,15 +12,16 @@
 //! replays the WAL from the backend's last durable index (see [`super`]).
 //!
 //! Order: jobs are done in the order sent, so the backend always holds a prefix of what
-//! was applied. Bounds: at most `QUEUE` (4 096) jobs wait in the channel (the node waits
-//! beyond that: backpressure) and at most [`MAX_PENDING_RECORDS`] records wait to be sent.
+//! was applied. Bounds: at most [`MAX_PENDING_RECORDS`] records wait to be sent, and at most
+//! `QUEUE` (8) jobs wait in the channel: the node waits beyond that (backpressure).
 
 use super::{Backend, BackendError};
 use orrery_core::backend::AppliedChanges;
 use tokio::sync::{mpsc, oneshot, watch};
 
-/// Jobs waiting for the thread before [`BackendWriter::apply`] waits.
-const QUEUE: usize = 4096;
+/// Jobs waiting for the thread before [`BackendWriter::apply`] waits. A commit job carries
+/// up to 100 ms or [`MAX_PENDING_RECORDS`] records of changes.
+const QUEUE: usize = 8;
 /// Records waiting for their commit before they are committed without waiting for a tick
 /// (etcd's `batchLimit` is 10 000 writes).
 pub const MAX_PENDING_RECORDS: usize = 10_000;
@@ -28,9 +29,10 @@ pub const MAX_PENDING_RECORDS: usize = 10_000;
 enum Job {
     /// Commit these batches (the 100 ms cadence, or [`MAX_PENDING_RECORDS`] were waiting).
     Commit(Pending),
-    /// Commit what is waiting and answer once it is durable.
+    /// Answer once every earlier commit is durable.
     Flush(oneshot::Sender<Result<(), String>>),
-    /// Commit, then rewrite the file without free pages; answer its size before and after.
+    /// Rewrite the file without free pages (after the earlier commits); answer its size
+    /// before and after.
     Compact(oneshot::Sender<Result<(u64, u64), String>>),
 }
 
