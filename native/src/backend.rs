@@ -14,7 +14,8 @@
 //! Values live here, not in the member's memory: after each commit the thread reports the
 //! last batch it included, the member drops the values up to that batch's revision, and
 //! reads them back through [`BackendValues`] (etcd likewise reads values from bbolt). The
-//! member's memory holds keys, revisions and the values of the last 100 ms.
+//! member's memory holds keys, revisions and the values not yet committed (normally the
+//! last 100 ms; more while the backend thread is behind, see `writer`).
 
 use crate::convert;
 use crate::pb::mvccpb;

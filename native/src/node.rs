@@ -305,7 +305,7 @@ impl NodeTask {
             self.update_metrics();
             if self.server.is_removed() {
                 tracing::warn!("this member was removed from the cluster; stopping");
-                return;
+                return self.backend.close().await;
             }
         }
     }

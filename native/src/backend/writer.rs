@@ -28,7 +28,7 @@ pub const MAX_PENDING_RECORDS: usize = 10_000;
 
 enum Job {
     /// Commit these batches (the 100 ms cadence, or [`MAX_PENDING_RECORDS`] were waiting).
-    Commit(Pending),
+    Commit(Vec<AppliedChanges>),
     /// Answer once every earlier commit is durable.
     Flush(oneshot::Sender<Result<(), String>>),
     /// Rewrite the file without free pages (after the earlier commits); answer its size
@@ -40,7 +40,9 @@ enum Job {
 pub struct BackendWriter {
     jobs: mpsc::Sender<Job>,
     /// Handed over since the last job went to the thread.
-    pending: Pending,
+    pending: Vec<AppliedChanges>,
+    /// Records written and removed by `pending` (bounded by [`MAX_PENDING_RECORDS`]).
+    pending_records: usize,
     thread: Option<std::thread::JoinHandle<()>>,
     committed: watch::Receiver<Committed>,
 }
@@ -69,7 +71,8 @@ impl BackendWriter {
             .spawn(move || run(backend, rx, committed_tx))?;
         Ok(Self {
             jobs,
-            pending: Pending::default(),
+            pending: Vec::new(),
+            pending_records: 0,
             thread: Some(thread),
             committed,
         })
@@ -82,8 +85,9 @@ impl BackendWriter {
 
     /// Hands over one applied batch (written at the next commit).
     pub async fn apply(&mut self, changes: AppliedChanges) -> Result<(), WriterStopped> {
+        self.pending_records += changes.state.records.len() + changes.state.removed.len();
         self.pending.push(changes);
-        if self.pending.records >= MAX_PENDING_RECORDS {
+        if self.pending_records >= MAX_PENDING_RECORDS {
             self.tick().await?;
         }
         Ok(())
@@ -91,9 +95,10 @@ impl BackendWriter {
 
     /// Asks for a commit of everything handed over so far (not waiting for it).
     pub async fn tick(&mut self) -> Result<(), WriterStopped> {
-        if self.pending.batches.is_empty() {
+        if self.pending.is_empty() {
             return Ok(());
         }
+        self.pending_records = 0;
         let batches = std::mem::take(&mut self.pending);
         self.send(Job::Commit(batches)).await
     }
@@ -115,11 +120,10 @@ impl BackendWriter {
     ) -> Result<T, String> {
         const STOPPED: &str = "the backend thread stopped";
         let (reply, rx) = oneshot::channel();
-        let sent = match self.tick().await {
-            Ok(()) => self.send(job(reply)).await,
-            Err(e) => Err(e),
-        };
-        sent.map_err(|_| STOPPED.to_string())?;
+        self.tick().await.map_err(|_| STOPPED.to_string())?;
+        self.send(job(reply))
+            .await
+            .map_err(|_| STOPPED.to_string())?;
         rx.await.unwrap_or_else(|_| Err(STOPPED.into()))
     }
 
@@ -140,36 +144,20 @@ impl BackendWriter {
     }
 }
 
-/// Batches handed over since the last commit.
-#[derive(Default)]
-pub(super) struct Pending {
-    batches: Vec<AppliedChanges>,
-    /// Records written and removed by `batches` (bounded by [`MAX_PENDING_RECORDS`]).
-    records: usize,
-}
-
-impl Pending {
-    fn push(&mut self, changes: AppliedChanges) {
-        self.records += changes.state.records.len() + changes.state.removed.len();
-        self.batches.push(changes);
-    }
-
-    fn commit(
-        &mut self,
-        backend: &Backend,
-        committed: &watch::Sender<Committed>,
-    ) -> Result<(), BackendError> {
-        let last = self.batches.last().map(|b| Committed {
-            index: b.index,
-            revision: b.state.revision,
+/// Commits `batches` in one transaction and reports the last one.
+fn commit(
+    backend: &Backend,
+    batches: &[AppliedChanges],
+    committed: &watch::Sender<Committed>,
+) -> Result<(), BackendError> {
+    backend.commit(batches)?;
+    if let Some(last) = batches.last() {
+        committed.send_replace(Committed {
+            index: last.index,
+            revision: last.state.revision,
         });
-        let done = backend.commit(&self.batches);
-        *self = Self::default();
-        if let (Ok(()), Some(last)) = (&done, last) {
-            committed.send_replace(last);
-        }
-        done
     }
+    Ok(())
 }
 
 /// The thread: commits what it is sent, in order (a commit job holds at most
@@ -178,7 +166,7 @@ fn run(mut backend: Backend, mut rx: mpsc::Receiver<Job>, committed: watch::Send
     while let Some(job) = rx.blocking_recv() {
         // Every earlier job's batches are committed and durable by now.
         let done: Result<(), BackendError> = match job {
-            Job::Commit(mut batches) => batches.commit(&backend, &committed),
+            Job::Commit(batches) => commit(&backend, &batches, &committed),
             Job::Flush(reply) => {
                 let _ = reply.send(Ok(()));
                 Ok(())

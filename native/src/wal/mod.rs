@@ -237,8 +237,9 @@ impl Wal {
             });
         }
         if let Some(hs) = &batch.hard_state {
-            let bytes = hs.write_to_bytes().expect("hard states encode");
-            record::encode(&mut self.buf, RecordType::HardState, &bytes);
+            record::encode_with(&mut self.buf, RecordType::HardState, |out| {
+                hs.write_to_vec(out).expect("hard states encode");
+            });
             self.hard_state = Some(hs.clone());
         }
         self.write_buf()?;

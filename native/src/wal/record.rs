@@ -102,13 +102,11 @@ pub fn read(bytes: &[u8]) -> Read<'_> {
         return Read::Truncated;
     }
     let body = &bytes[HEADER..total];
-    let torn = all_zero(&bytes[total..]);
-    if crc32c::crc32c(body) != crc {
-        return Read::Corrupt { torn };
-    }
     match RecordType::from_u8(body[0]) {
-        Some(kind) => Read::Record(kind, &body[1..], total),
-        None => Read::Corrupt { torn },
+        Some(kind) if crc32c::crc32c(body) == crc => Read::Record(kind, &body[1..], total),
+        _ => Read::Corrupt {
+            torn: all_zero(&bytes[total..]),
+        },
     }
 }
 
