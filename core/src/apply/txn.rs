@@ -58,15 +58,16 @@ pub(crate) fn path(store: &Store, r: &TxnRequest) -> Path {
 /// zeros, except that a VALUE compare on a missing key is always false.
 fn compare_holds(store: &Store, c: &Compare) -> bool {
     // Only a VALUE compare needs values (read back from the backend once evicted).
+    let needs_value = matches!(c.target, CompareTarget::Value(_));
     let opts = ReadOptions {
-        keys_only: !matches!(c.target, CompareTarget::Value(_)),
+        keys_only: !needs_value,
         ..ReadOptions::default()
     };
     let Ok(found) = store.read(&c.key_range(), opts) else {
         return false;
     };
     if found.kvs.is_empty() {
-        return !matches!(c.target, CompareTarget::Value(_)) && compare_kv(c, &KeyValue::default());
+        return !needs_value && compare_kv(c, &KeyValue::default());
     }
     found.kvs.iter().all(|kv| compare_kv(c, kv))
 }
@@ -100,9 +101,7 @@ pub(crate) fn check_puts(
         match op {
             RequestOp::Put(p) => {
                 if p.ignore_value || p.ignore_lease {
-                    let exists = store
-                        .key_index(&p.key)
-                        .is_some_and(|ki| ki.get(store.revision()).is_some());
+                    let exists = store.key_index(&p.key).is_some_and(|ki| ki.is_live());
                     if !exists || deleted.iter().any(|d| d.contains(&p.key)) {
                         return Err(TxnError::KeyNotFound);
                     }

@@ -11,14 +11,10 @@
 
 use super::WatchResponse;
 
-/// Whether `r` only carries events: no create, cancel, progress or fragment meaning.
+/// Whether `r` (one watcher's response) only carries events: no create, cancel, progress or
+/// fragment meaning.
 fn plain_events(r: &WatchResponse) -> bool {
-    r.watch_id >= 0
-        && !r.events.is_empty()
-        && !r.created
-        && !r.canceled
-        && !r.fragment
-        && r.compact_revision == 0
+    !r.events.is_empty() && !r.created && !r.canceled && !r.fragment && r.compact_revision == 0
 }
 
 /// Key and value bytes of a response's events (what its size grows with).
