@@ -99,12 +99,35 @@ impl Server {
             if cc.get_change_type() == ConfChangeType::RemoveNode && node == self.config.id {
                 self.removed = true;
                 self.outputs.push_back(Output::Notice(Notice::Removed));
+            } else if cc.get_change_type() == ConfChangeType::RemoveNode
+                && node == self.raw.raft.leader_id
+            {
+                self.forget_removed_leader();
             }
         }
         if let Some(id) = self.proposals.take(proposal) {
             let result = result.map(|added| ClientResponse::Members(self.members_response(added)));
             self.respond(id, result);
         }
+    }
+}
+
+impl Server {
+    /// The leader was removed: it stops once it applies that, so requests forwarded to it
+    /// from now on would be lost and time out. This member forgets it (new requests wait
+    /// for the next leader instead), and the lowest-ID voter left campaigns at its next
+    /// tick rather than after a whole election timeout (the others still grant it their
+    /// votes, having forgotten the leader too). etcd 3.4 waits for the timeout.
+    fn forget_removed_leader(&mut self) {
+        let me = self.config.id;
+        let lowest = self.raw.raft.prs().conf().voters().ids().iter().min() == Some(me);
+        let r = &mut self.raw.raft;
+        r.leader_id = raft::INVALID_ID;
+        if lowest {
+            // At least any randomized timeout ([election, 2 × election) ticks) minus one.
+            r.election_elapsed = 2 * self.config.election_ticks - 1;
+        }
+        self.on_soft_state(0, self.leader.role);
     }
 }
 
