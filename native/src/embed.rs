@@ -161,7 +161,10 @@ pub async fn start(flags: &Flags) -> Result<Etcd, String> {
         client_addrs.push(addr);
         tracing::info!(%addr, "serving client traffic (gRPC and HTTP)");
         let routes = Services::new(node.clone(), metrics.clone(), flags.max_request_bytes).router();
-        let incoming = no_delay(listener);
+        let incoming = {
+            use tokio_stream::StreamExt;
+            no_delay(listener).map(|c| c.map(crate::deferred_flush::DeferredFlush::new))
+        };
         servers.spawn(async move {
             tonic::transport::Server::builder()
                 .accept_http1(true)

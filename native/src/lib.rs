@@ -28,6 +28,7 @@ pub mod bench;
 pub mod compactor;
 pub mod convert;
 pub mod data_dir;
+pub mod deferred_flush;
 pub mod embed;
 pub mod flags;
 pub mod grpc;

@@ -16,6 +16,7 @@
 pub mod histogram;
 mod workloads;
 
+use crate::deferred_flush::DeferredFlush;
 use crate::pb::etcdserverpb::kv_client::KvClient;
 use crate::pb::etcdserverpb::maintenance_client::MaintenanceClient;
 use crate::pb::etcdserverpb::StatusRequest;
@@ -138,12 +139,25 @@ pub async fn connect(endpoints: &[String], n: usize) -> Result<Vec<Channel>, Str
     let mut channels = Vec::with_capacity(n);
     for i in 0..n.max(1) {
         let addr = &endpoints[i % endpoints.len()];
+        // Requests gather and leave in one write per scheduler turn, as the member's
+        // answers do: the load generator then spends less of the shared CPUs on writes
+        // (2 `writev` per put at 256 in flight before, with tonic's own connector).
+        let connector = tower::service_fn({
+            let addr = addr.clone();
+            move |_: tonic::transport::Uri| {
+                let addr = addr.clone();
+                async move {
+                    let tcp = tokio::net::TcpStream::connect(addr.as_str()).await?;
+                    tcp.set_nodelay(true)?;
+                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(DeferredFlush::new(tcp)))
+                }
+            }
+        });
         let channel = Endpoint::from_shared(format!("http://{addr}"))
             .map_err(|e| e.to_string())?
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(10))
-            .tcp_nodelay(true)
-            .connect()
+            .connect_with_connector(connector)
             .await
             .map_err(|e| format!("{addr}: {e}"))?;
         channels.push(channel);
