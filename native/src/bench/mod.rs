@@ -1,5 +1,5 @@
 //! The load generator behind `cargo xtask bench` (binary `orrery-bench`): drives any etcd v3
-//! endpoint (Orrery or etcd) through tonic clients built from our protos, with a chosen
+//! endpoint (Orrery or etcd) through tonic clients built from our protos (over [`Conn`]), with a chosen
 //! number of connections and requests in flight, and reports throughput and latency
 //! percentiles from an HDR-style [`histogram::Histogram`] as one JSON line.
 //!
@@ -13,16 +13,18 @@
 //! | `failover-probe` | puts with a short timeout, round robin over the endpoints, until one succeeds: `seconds` is how long that took |
 //! | `wait-leader` | waits until an endpoint reports a leader |
 
+mod conn;
 pub mod histogram;
 mod workloads;
 
-use crate::deferred_flush::DeferredFlush;
+pub use conn::Conn;
+
 use crate::pb::etcdserverpb::kv_client::KvClient;
 use crate::pb::etcdserverpb::maintenance_client::MaintenanceClient;
 use crate::pb::etcdserverpb::StatusRequest;
 use histogram::Histogram;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use tonic::transport::{Channel, Endpoint};
 
 /// What to run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,35 +136,30 @@ impl Report {
     }
 }
 
-/// Connects `n` channels, round robin over the endpoints.
-pub async fn connect(endpoints: &[String], n: usize) -> Result<Vec<Channel>, String> {
-    let mut channels = Vec::with_capacity(n);
+/// Connects `n` connections, round robin over the endpoints.
+pub async fn connect(endpoints: &[String], n: usize) -> Result<Vec<Conn>, String> {
+    let mut conns = Vec::with_capacity(n);
     for i in 0..n.max(1) {
-        let addr = &endpoints[i % endpoints.len()];
-        // Requests gather and leave in one write per scheduler turn, as the member's
-        // answers do: the load generator then spends less of the shared CPUs on writes
-        // (2 `writev` per put at 256 in flight before, with tonic's own connector).
-        let connector = tower::service_fn({
-            let addr = addr.clone();
-            move |_: tonic::transport::Uri| {
-                let addr = addr.clone();
-                async move {
-                    let tcp = tokio::net::TcpStream::connect(addr.as_str()).await?;
-                    tcp.set_nodelay(true)?;
-                    Ok::<_, std::io::Error>(hyper_util::rt::TokioIo::new(DeferredFlush::new(tcp)))
-                }
-            }
-        });
-        let channel = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| e.to_string())?
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
-            .connect_with_connector(connector)
-            .await
-            .map_err(|e| format!("{addr}: {e}"))?;
-        channels.push(channel);
+        conns.push(Conn::connect(&endpoints[i % endpoints.len()]).await?);
     }
-    Ok(channels)
+    Ok(conns)
+}
+
+/// How long the requests in flight may all go unanswered before a run fails.
+const STALL_LIMIT: Duration = Duration::from_secs(10);
+
+/// Fails once `started` (operations begun) stays the same for [`STALL_LIMIT`]: every
+/// request in flight is stuck, so the member stopped answering.
+async fn stalled(started: &AtomicU64) -> String {
+    let mut last = started.load(Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(STALL_LIMIT).await;
+        let now = started.load(Ordering::Relaxed);
+        if now == last {
+            return format!("no request was answered for {STALL_LIMIT:?}");
+        }
+        last = now;
+    }
 }
 
 /// Runs a workload.

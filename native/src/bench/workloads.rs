@@ -2,7 +2,7 @@
 //! histogram (merged at the end), so the generator itself takes no lock per request.
 
 use super::histogram::Histogram;
-use super::{connect, Options, Report, Workload};
+use super::{connect, stalled, Conn, Options, Report, Workload};
 use crate::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use crate::pb::etcdserverpb::kv_client::KvClient;
 use crate::pb::etcdserverpb::request_op::Request;
@@ -15,7 +15,6 @@ use bytes::Bytes;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tonic::transport::Channel;
 
 /// Keys written before a read workload, at most (the rest of the key space reads as absent).
 const MAX_PRELOAD: u64 = 100_000;
@@ -42,7 +41,7 @@ fn key(i: u64) -> Bytes {
 }
 
 pub(super) async fn put_once(
-    kv: &mut KvClient<Channel>,
+    kv: &mut KvClient<Conn>,
     key: &[u8],
     value: &[u8],
 ) -> Result<(), tonic::Status> {
@@ -112,14 +111,21 @@ pub(super) async fn requests(opts: &Options) -> Result<Report, String> {
             report
         }));
     }
-    let mut total = Report::default();
-    for task in tasks {
-        let r = task.await.map_err(|e| e.to_string())?;
-        total.ok += r.ok;
-        total.errors += r.errors;
-        total.latency.merge(&r.latency);
-        total.first_error = total.first_error.or(r.first_error);
-    }
+    let gather = async {
+        let mut total = Report::default();
+        for task in tasks {
+            let r = task.await.map_err(|e| e.to_string())?;
+            total.ok += r.ok;
+            total.errors += r.errors;
+            total.latency.merge(&r.latency);
+            total.first_error = total.first_error.or(r.first_error);
+        }
+        Ok::<_, String>(total)
+    };
+    let mut total = tokio::select! {
+        r = gather => r?,
+        e = stalled(&next) => return Err(e),
+    };
     total.seconds = start.elapsed().as_secs_f64();
     Ok(total)
 }
@@ -146,7 +152,7 @@ fn compare_and_put(k: Bytes, value: Bytes) -> TxnRequest {
 }
 
 /// Writes keys `0..n` (64 at a time) before a read workload; not measured.
-async fn preload(channels: &[Channel], n: u64, value: &Bytes) -> Result<(), String> {
+async fn preload(channels: &[Conn], n: u64, value: &Bytes) -> Result<(), String> {
     let next = Arc::new(AtomicU64::new(0));
     let mut tasks: Vec<tokio::task::JoinHandle<Result<(), String>>> = Vec::new();
     for t in 0..64 {
@@ -164,10 +170,16 @@ async fn preload(channels: &[Channel], n: u64, value: &Bytes) -> Result<(), Stri
             }
         }));
     }
-    for t in tasks {
-        t.await.map_err(|e| e.to_string())??;
+    let gather = async {
+        for t in tasks {
+            t.await.map_err(|e| e.to_string())??;
+        }
+        Ok(())
+    };
+    tokio::select! {
+        r = gather => r,
+        e = stalled(&next) => Err(format!("preload: {e}")),
     }
-    Ok(())
 }
 
 /// `watchers` watchers on `bench/` over `connections` streams, then `ops` puts (16 in
@@ -270,10 +282,19 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
             }
         }));
     }
-    for w in writers {
-        for e in w.await.map_err(|e| e.to_string())? {
-            report.fail(e);
+    let gather = async {
+        let mut errors = Vec::new();
+        for w in writers {
+            errors.extend(w.await.map_err(|e| e.to_string())?);
         }
+        Ok::<_, String>(errors)
+    };
+    let errors = tokio::select! {
+        r = gather => r?,
+        e = stalled(&next) => return Err(e),
+    };
+    for e in errors {
+        report.fail(e);
     }
     let expected = (opts.ops - report.errors) * opts.watchers as u64;
     let drained = Instant::now();
@@ -300,7 +321,8 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
 pub(super) async fn failover_probe(endpoints: &[String]) -> Result<Report, String> {
     let start = Instant::now();
     let mut report = Report::default();
-    let mut clients: Vec<Option<KvClient<Channel>>> = vec![None; endpoints.len()];
+    // tonic's channel here: it reconnects by itself and times each request out.
+    let mut clients: Vec<Option<KvClient<tonic::transport::Channel>>> = vec![None; endpoints.len()];
     for attempt in 0.. {
         if start.elapsed() > PROBE_LIMIT {
             return Err(format!("no write succeeded within {PROBE_LIMIT:?}"));
@@ -317,8 +339,13 @@ pub(super) async fn failover_probe(endpoints: &[String]) -> Result<Report, Strin
         }
         let kv = clients[i].as_mut().expect("just made");
         let began = Instant::now();
-        match put_once(kv, b"bench/failover", b"probe").await {
-            Ok(()) => {
+        let put = PutRequest {
+            key: Bytes::from_static(b"bench/failover"),
+            value: Bytes::from_static(b"probe"),
+            ..PutRequest::default()
+        };
+        match kv.put(put).await {
+            Ok(_) => {
                 report.ok = 1;
                 report.latency.record(began.elapsed().as_micros() as u64);
                 report.seconds = start.elapsed().as_secs_f64();
