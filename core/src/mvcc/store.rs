@@ -16,6 +16,7 @@ use super::record_log::RecordLog;
 use super::revision::Revision;
 use crate::error::{CompactError, RangeError};
 use bytes::Bytes;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// One retained revision of one key: its full state, or a tombstone.
@@ -365,26 +366,24 @@ impl WriteTxn<'_> {
     /// Puts `key = value` with `lease` (0 = none); returns the revision of the change.
     pub fn put(&mut self, key: Bytes, value: Bytes, lease: i64) -> i64 {
         let rev = self.next_revision();
-        let prev = self
-            .current_revision_of(&key)
-            .map(|r| &self.store.record(r).kv);
-        let (create_revision, version, prev_lease) = match prev {
+        let at = self.write_revision();
+        // One index lookup; the indexed key's allocation is shared by all its records.
+        let (key, prev) = match self.store.index.entry(key) {
+            Entry::Occupied(mut o) => {
+                let prev = o.get().get(at);
+                o.get_mut().put(rev);
+                (o.key().clone(), prev)
+            }
+            Entry::Vacant(v) => {
+                let key = v.key().clone();
+                v.insert(KeyIndex::new()).put(rev);
+                (key, None)
+            }
+        };
+        let (create_revision, version, prev_lease) = match prev.map(|r| &self.store.record(r).kv) {
             Some(prev) => (prev.create_revision, prev.version + 1, prev.lease),
             None => (rev.main, 1, 0),
         };
-        // Share one allocation of the key between the index and all its records.
-        let key = match self.store.index.get_key_value(&key) {
-            Some((indexed, _)) => indexed.clone(),
-            None => {
-                self.store.index.insert(key.clone(), KeyIndex::new());
-                key
-            }
-        };
-        self.store
-            .index
-            .get_mut(&key)
-            .expect("just indexed")
-            .put(rev);
         let kv = KeyValue {
             key,
             create_revision,
