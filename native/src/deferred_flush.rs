@@ -53,8 +53,13 @@ impl<T: AsyncWrite + Unpin> DeferredFlush<T> {
             }
             self.sent += n;
         }
-        self.buf.clear();
         self.sent = 0;
+        if self.buf.capacity() > MAX_BUFFERED {
+            // A large answer went out: an idle connection keeps no large buffer.
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
         Poll::Ready(Ok(()))
     }
 

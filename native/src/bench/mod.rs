@@ -1,7 +1,7 @@
 //! The load generator behind `cargo xtask bench` (binary `orrery-bench`): drives any etcd v3
-//! endpoint (Orrery or etcd) through tonic clients built from our protos (over [`Conn`]), with a chosen
-//! number of connections and requests in flight, and reports throughput and latency
-//! percentiles from an HDR-style [`histogram::Histogram`] as one JSON line.
+//! endpoint (Orrery or etcd) through tonic clients built from our protos (over [`Conn`]),
+//! with a chosen number of connections and requests in flight, and reports throughput and
+//! latency percentiles from an HDR-style [`histogram::Histogram`] as one JSON line.
 //!
 //! | workload | what each operation is |
 //! |---|---|
@@ -145,6 +145,9 @@ pub async fn connect(endpoints: &[String], n: usize) -> Result<Vec<Conn>, String
     Ok(conns)
 }
 
+/// How long `wait-leader` waits for one answer.
+const ASK_LIMIT: Duration = Duration::from_secs(2);
+
 /// How long the requests in flight may all go unanswered before a run fails.
 const STALL_LIMIT: Duration = Duration::from_secs(10);
 
@@ -181,16 +184,16 @@ async fn wait_leader(endpoints: &[String]) -> Result<Report, String> {
                 continue;
             };
             let mut m = MaintenanceClient::new(channels[0].clone());
-            if let Ok(s) = m.status(StatusRequest {}).await {
+            // A member still starting may take the request and not answer yet.
+            let status = tokio::time::timeout(ASK_LIMIT, m.status(StatusRequest {})).await;
+            if let Ok(Ok(s)) = status {
                 let s = s.get_ref();
                 let me = s.header.as_ref().map_or(0, |h| h.member_id);
                 if s.leader != 0 && s.leader == me {
                     // A write must also work (etcd answers status before it can serve).
                     let mut kv = KvClient::new(channels[0].clone());
-                    if workloads::put_once(&mut kv, b"bench/ready", b"1")
-                        .await
-                        .is_ok()
-                    {
+                    let put = workloads::put_once(&mut kv, b"bench/ready", b"1");
+                    if let Ok(Ok(())) = tokio::time::timeout(ASK_LIMIT, put).await {
                         return Ok(Report {
                             ok: 1,
                             seconds: start.elapsed().as_secs_f64(),
