@@ -562,13 +562,16 @@ impl Server {
     }
 
     fn on_peer_message(&mut self, m: PeerMessage) {
-        if m.to != self.config.id || self.removed {
+        // A removed member may still send until it applies its own removal (its appends
+        // and heartbeats would make this member follow it again); etcd's transport refuses
+        // removed members too.
+        if m.to != self.config.id || self.removed || self.membership.is_removed(m.from) {
             return;
         }
         match m.body {
             peer::Body::Raft(msg) => {
-                // Messages from removed or unknown peers, and stale local types, are refused
-                // by Raft; a refusal changes nothing.
+                // Responses from unknown peers and stale local message types are refused by
+                // Raft; a refusal changes nothing.
                 let _ = self.raw.step(msg);
             }
             peer::Body::ForwardRequest { call, op } => self.answer_forwarded(m.from, call, op),

@@ -154,14 +154,15 @@ const STALL_LIMIT: Duration = Duration::from_secs(10);
 /// Fails once `started` (operations begun) stays the same for [`STALL_LIMIT`]: every
 /// request in flight is stuck, so the member stopped answering.
 async fn stalled(started: &AtomicU64) -> String {
-    let mut last = started.load(Ordering::Relaxed);
+    let (mut last, mut since) = (started.load(Ordering::Relaxed), Instant::now());
     loop {
-        tokio::time::sleep(STALL_LIMIT).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
         let now = started.load(Ordering::Relaxed);
-        if now == last {
+        if now != last {
+            (last, since) = (now, Instant::now());
+        } else if since.elapsed() >= STALL_LIMIT {
             return format!("no request was answered for {STALL_LIMIT:?}");
         }
-        last = now;
     }
 }
 

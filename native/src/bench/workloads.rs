@@ -207,9 +207,10 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
             tx.send(create).await.map_err(|e| e.to_string())?;
         }
         let mut client = WatchClient::new(channel.clone());
-        let mut stream = client
-            .watch(tokio_stream::wrappers::ReceiverStream::new(rx))
+        let opened = client.watch(tokio_stream::wrappers::ReceiverStream::new(rx));
+        let mut stream = tokio::time::timeout(Duration::from_secs(10), opened)
             .await
+            .map_err(|_| "watch: no answer within 10 s")?
             .map_err(|e| format!("watch: {}", e.message()))?
             .into_inner();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
