@@ -68,7 +68,7 @@ impl<T: AsyncWrite + Unpin> DeferredFlush<T> {
 }
 
 impl<T: AsyncWrite + Unpin> AsyncWrite for DeferredFlush<T> {
-    /// Gathers `data`; a write that would pass [`MAX_BUFFERED`] sends what was gathered
+    /// Gathers `data`; a write that would pass `MAX_BUFFERED` sends what was gathered
     /// first, and one that alone passes it goes straight to the connection.
     fn poll_write(
         self: Pin<&mut Self>,
