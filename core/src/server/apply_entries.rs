@@ -96,13 +96,13 @@ impl Server {
                 .mut_store()
                 .set_conf_state(super::ready::sorted_conf_state(cs));
             self.notice_membership();
-            if cc.get_change_type() == ConfChangeType::RemoveNode && node == self.config.id {
-                self.removed = true;
-                self.outputs.push_back(Output::Notice(Notice::Removed));
-            } else if cc.get_change_type() == ConfChangeType::RemoveNode
-                && node == self.raw.raft.leader_id
-            {
-                self.forget_removed_leader();
+            if cc.get_change_type() == ConfChangeType::RemoveNode {
+                if node == self.config.id {
+                    self.removed = true;
+                    self.outputs.push_back(Output::Notice(Notice::Removed));
+                } else if node == self.raw.raft.leader_id {
+                    self.forget_removed_leader();
+                }
             }
         }
         if let Some(id) = self.proposals.take(proposal) {

@@ -38,6 +38,9 @@ fn event_bytes(r: &WatchResponse) -> usize {
 /// is kept in place and ends that watcher's joining; a stream-wide one (`watch_id` −1) ends
 /// every watcher's. Returns at most `queued.len()` responses.
 pub fn coalesce(queued: Vec<WatchResponse>, max_bytes: usize) -> Vec<WatchResponse> {
+    if queued.len() < 2 {
+        return queued; // the usual case: nothing to join, nothing to build
+    }
     // Watcher → (index in `out` of the response still open to joining, its event bytes).
     let mut open: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
     // Watchers whose last response was a fragment: their next response finishes it.

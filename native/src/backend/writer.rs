@@ -12,7 +12,8 @@
 //! replays the WAL from the backend's last durable index (see [`super`]).
 //!
 //! Order: jobs are done in the order sent, so the backend always holds a prefix of what
-//! was applied. Bounds: at most [`MAX_PENDING_RECORDS`] records wait to be sent, and at most
+//! was applied. Bounds: at most [`MAX_PENDING_RECORDS`] records (plus the batch that passed
+//! the bound) wait to be sent, and at most
 //! `QUEUE` (8) jobs wait in the channel: the node waits beyond that (backpressure).
 
 use super::{Backend, BackendError};
