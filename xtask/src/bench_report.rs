@@ -200,7 +200,7 @@ pub fn render(rows: &[Row], extra: &Extra, quick: bool, runs: usize, seconds: f6
          - Each case starts a fresh cluster of each system with the same flags (etcd's defaults: \
          100 ms heartbeat, 1 s election timeout; data under `target/bench/` on the same \
          filesystem; loopback ports), runs the same load generator against it (`orrery-bench`, \
-         ours: tonic clients from our protos over hyper's HTTP/2 client, HDR-style histogram; \
+         ours: tonic clients from our protos over the h2 crate's HTTP/2 client, HDR-style histogram; \
          it shares the 2 CPUs with the members, so it is kept lean), and stops it.\n\
          - {runs} run(s) per case; runs alternate which system goes first, so machine noise hits \
          both; every figure is the median of its runs.\n\

@@ -4,7 +4,12 @@
 //! snapshot restores its records in order, so the log is append-only except for compaction,
 //! which removes scattered old revisions. It is stored as a list of chunks of up to
 //! [`CHUNK`] records, each a `Vec` sorted by revision. Appending fills the last chunk; a
-//! lookup binary-searches the chunks, then the chunk. Unlike a `BTreeMap`, whose nodes stay
+//! lookup binary-searches the chunks' last revisions (kept apart in one small array, so the
+//! search touches no chunk), then guesses the place in the chunk from the main revision
+//! (a chunk's main revisions are mostly consecutive) and binary-searches only when the
+//! guess misses. Every put looks up its key's previous record; searching the chunks through
+//! their own `Vec`s cost a cache miss per step (~3% of a member's CPU at 256 puts in
+//! flight). Unlike a `BTreeMap`, whose nodes stay
 //! about half full on append-only inserts, chunks are full except after a compaction, which
 //! merges neighbours that fit together. At 100 000 records this holds 12 MB where the map
 //! held 21 MB.
@@ -20,6 +25,8 @@ const CHUNK: usize = 512;
 #[derive(Clone, Default)]
 pub(crate) struct RecordLog {
     chunks: Vec<Vec<(Revision, Record)>>,
+    /// The last revision of each chunk, in the same order.
+    lasts: Vec<Revision>,
     len: usize,
 }
 
@@ -30,7 +37,7 @@ impl RecordLog {
 
     /// The last revision held, if any.
     fn last_revision(&self) -> Option<Revision> {
-        self.chunks.last().and_then(|c| c.last()).map(|(r, _)| *r)
+        self.lasts.last().copied()
     }
 
     /// Appends the record of `rev`, which must be later than every revision held.
@@ -38,27 +45,38 @@ impl RecordLog {
         if let Some(last) = self.last_revision() {
             assert!(rev > last, "revision {rev} appended after {last}");
         }
-        match self.chunks.last_mut() {
-            Some(chunk) if chunk.len() < CHUNK => chunk.push((rev, record)),
+        match (self.chunks.last_mut(), self.lasts.last_mut()) {
+            (Some(chunk), Some(last)) if chunk.len() < CHUNK => {
+                chunk.push((rev, record));
+                *last = rev;
+            }
             _ => {
                 let mut chunk = Vec::with_capacity(CHUNK);
                 chunk.push((rev, record));
                 self.chunks.push(chunk);
+                self.lasts.push(rev);
             }
         }
         self.len += 1;
+        debug_assert_eq!(self.chunks.len(), self.lasts.len());
     }
 
     /// Where `rev` is or would be: (chunk, position in the chunk).
     fn position(&self, rev: Revision) -> (usize, usize) {
-        let c = self
-            .chunks
-            .partition_point(|chunk| chunk.last().is_some_and(|(r, _)| *r < rev));
-        let at = self
-            .chunks
-            .get(c)
-            .map_or(0, |chunk| chunk.partition_point(|(r, _)| *r < rev));
-        (c, at)
+        let c = self.lasts.partition_point(|last| *last < rev);
+        let Some(chunk) = self.chunks.get(c) else {
+            return (c, 0);
+        };
+        // Where `rev` is if the chunk's main revisions from its first one are consecutive.
+        let guess = rev
+            .main
+            .checked_sub(chunk[0].0.main)
+            .and_then(|d| usize::try_from(d).ok())
+            .unwrap_or(0);
+        if chunk.get(guess).is_some_and(|(r, _)| *r == rev) {
+            return (c, guess);
+        }
+        (c, chunk.partition_point(|(r, _)| *r < rev))
     }
 
     pub(crate) fn get(&self, rev: Revision) -> Option<&Record> {
@@ -145,6 +163,10 @@ impl RecordLog {
         if let Some(last) = kept.last_mut() {
             last.reserve_exact(CHUNK - last.len());
         }
+        self.lasts = kept
+            .iter()
+            .map(|chunk| chunk.last().expect("chunks are never empty").0)
+            .collect();
         self.chunks = kept;
         self.len -= revs.len();
     }
@@ -257,6 +279,28 @@ mod tests {
     }
 
     #[test]
+    fn lookups_find_sub_revisions_where_the_guess_misses() {
+        // Transactions of one to three changes: mains are not one record each.
+        let mut log = RecordLog::default();
+        let mut all = Vec::new();
+        for main in 1..=1500 {
+            for sub in 0..(main % 3 + 1) {
+                let rev = Revision::new(main, sub);
+                log.push(rev, record(main));
+                all.push(rev);
+            }
+        }
+        for rev in &all {
+            assert_eq!(log.get(*rev).map(|r| r.kv.mod_revision), Some(rev.main));
+        }
+        assert!(log.get(Revision::new(3, 1)).is_none());
+        assert!(log.get(Revision::new(1501, 0)).is_none());
+        let (from, to) = (Revision::new(700, 1), Revision::new(702, 0));
+        let want: Vec<_> = all.iter().filter(|r| **r >= from && **r <= to).collect();
+        assert_eq!(log.range(from, to).map(|(r, _)| r).collect::<Vec<_>>(), want);
+    }
+
+    #[test]
     #[should_panic(expected = "appended after")]
     fn appending_out_of_order_panics() {
         let mut log = log_of([5]);
@@ -285,6 +329,11 @@ mod tests {
         assert!(log.chunks.len() <= expect.len().div_ceil(CHUNK) + 1);
         // Equal to a log built directly, though chunked differently; appends go on.
         assert_eq!(log, log_of(expect.iter().copied()));
+        // Every record left is found, and no removed one, in merged chunks too.
+        for m in 1..=2000 {
+            let found = log.get(Revision::new(m, 0)).map(|r| r.kv.mod_revision);
+            assert_eq!(found, expect.binary_search(&m).ok().map(|_| m), "{m}");
+        }
         log.push(Revision::new(2001, 0), record(2001));
         assert_eq!(
             log.get(Revision::new(2001, 0)).map(|r| r.kv.mod_revision),

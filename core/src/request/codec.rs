@@ -33,6 +33,16 @@ use crate::wire::{put_bytes, put_i64, put_len, DecodeError, Reader};
 /// Nesting deeper than this is refused when decoding (validation allows far less).
 const MAX_DEPTH: usize = 64;
 
+/// About how many bytes [`encode_request`] writes: enough for a put (its key and value),
+/// a guess for the rest. Encoding into a buffer of this capacity copies a put's value once.
+pub(crate) fn encoded_size_hint(request: &Request) -> usize {
+    const FIXED: usize = 64;
+    match request {
+        Request::Put(r) => FIXED + r.key.len() + r.value.len(),
+        _ => FIXED,
+    }
+}
+
 /// Appends the encoding of `request` to `out`.
 pub fn encode_request(request: &Request, out: &mut Vec<u8>) {
     match request {

@@ -52,7 +52,10 @@ pub enum Payload {
 impl Payload {
     /// The entry data.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(match self {
+            Self::Request { request, .. } => 9 + crate::request::encoded_size_hint(request),
+            _ => 64,
+        });
         match self {
             Self::Noop => {}
             Self::Request { proposal, request } => {

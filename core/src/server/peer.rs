@@ -151,12 +151,14 @@ impl PeerMessage {
     /// The wire form: a tag byte (1 Raft, 2 forwarded call, 3 its answer), sender and
     /// recipient (`u64`), then the Raft message in raft's protobuf encoding or the call/answer fields.
     pub fn to_bytes(&self) -> Vec<u8> {
-        // One allocation of the right size: the Raft message is encoded in place.
+        // One allocation of the right size: the Raft message is encoded in place. One byte
+        // more: protobuf's flush reserves a spare byte, which would otherwise reallocate
+        // (and copy) a full buffer, a whole append's entries.
         let body_size = match &self.body {
             Body::Raft(m) => m.compute_size() as usize,
             _ => 32,
         };
-        let mut out = Vec::with_capacity(17 + body_size);
+        let mut out = Vec::with_capacity(17 + body_size + 1);
         let tag = match self.body {
             Body::Raft(_) => 1,
             Body::ForwardRequest { .. } => 2,
