@@ -215,7 +215,7 @@ impl Server {
             peer_urls,
         }
         .encode();
-        self.propose_for(id, proposal, ProposalData::Normal(data));
+        self.propose_for(id, proposal, ProposalData::Normal(data.into()));
     }
 
     /// The leader said whether the learner caught up: propose the promotion or refuse it.

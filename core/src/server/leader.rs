@@ -66,6 +66,7 @@ impl Server {
             name: self.config.name.clone(),
             client_urls: self.config.client_urls.clone(),
         };
+        self.flush_proposals();
         let _ = self.raw.propose(Vec::new(), payload.encode());
     }
 

@@ -396,12 +396,15 @@ impl Server {
             self.take_input(input);
             self.timer.after_call(&mut self.raw);
         }
+        self.flush_proposals();
+        self.timer.after_call(&mut self.raw);
         // Follow-up work can give Raft more to do (a ReadIndex round, a retried proposal, a
         // lease revoke): take it in this call, not at the next input (a tick away). A
         // single member's ReadIndex is confirmed at once, so its reads are served here.
         for _ in 0..=FOLLOW_UP_ROUNDS {
             self.process_ready();
             self.after_progress();
+            self.flush_proposals();
             self.timer.after_call(&mut self.raw);
             if !self.raw.has_ready() {
                 return;
