@@ -297,7 +297,10 @@ mod tests {
         assert!(log.get(Revision::new(1501, 0)).is_none());
         let (from, to) = (Revision::new(700, 1), Revision::new(702, 0));
         let want: Vec<_> = all.iter().filter(|r| **r >= from && **r <= to).collect();
-        assert_eq!(log.range(from, to).map(|(r, _)| r).collect::<Vec<_>>(), want);
+        assert_eq!(
+            log.range(from, to).map(|(r, _)| r).collect::<Vec<_>>(),
+            want
+        );
     }
 
     #[test]

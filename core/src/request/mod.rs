@@ -9,8 +9,8 @@ mod codec;
 mod response;
 mod validate;
 
-pub use codec::{decode_request, encode_request};
 pub(crate) use codec::encoded_size_hint;
+pub use codec::{decode_request, encode_request};
 
 pub use response::*;
 pub use validate::{check_delete, check_put, check_range, check_txn, validate, Limits};

@@ -105,7 +105,7 @@ impl Server {
         self.proposals.batch_bytes = 0;
         let mut m = Message::default();
         m.set_msg_type(MessageType::MsgPropose);
-        m.from = self.config.id;
+        m.from = self.raw.raft.id;
         m.set_entries(
             batch
                 .iter()

@@ -229,3 +229,112 @@ fn a_resumed_streams_lagging_watcher_is_caught_up_between_ticks() {
     ));
     assert_eq!(seen, puts as usize, "every event, without a tick");
 }
+
+/// Three members bootstrapped together. Messages arrive at once and no time passes while
+/// they travel, except where a test ticks.
+struct Three {
+    servers: Vec<Server>,
+    now: u64,
+}
+
+/// A message sent: from, to, kind.
+type Sent = (u64, u64, &'static str);
+
+impl Three {
+    fn new() -> Self {
+        let members: Vec<Member> = (1..=3)
+            .map(|id| Member {
+                id,
+                name: format!("n{id}"),
+                peer_urls: vec![format!("http://127.0.0.1:238{id}")],
+                ..Member::default()
+            })
+            .collect();
+        let servers = (1..=3)
+            .map(|id| {
+                let config = ServerConfig::new(id, 7, format!("n{id}"));
+                Server::bootstrap(config, id, members.clone())
+            })
+            .collect();
+        let mut c = Self { servers, now: 0 };
+        c.deliver(&mut Vec::new());
+        while c.leader().is_none() {
+            assert!(c.now < 10_000, "no leader after {} ms", c.now);
+            c.now += c.servers[0].config().tick_ms;
+            for s in &mut c.servers {
+                s.handle(c.now, Input::Tick);
+            }
+            c.deliver(&mut Vec::new());
+        }
+        c
+    }
+
+    fn leader(&self) -> Option<usize> {
+        (self.servers.iter()).position(|s| s.status().role == raft::StateRole::Leader)
+    }
+
+    /// Performs every output until none is left (persists confirmed, messages delivered),
+    /// recording the messages in `sent`; returns the answers: (member, request, ok).
+    fn deliver(&mut self, sent: &mut Vec<Sent>) -> Vec<(u64, RequestId, bool)> {
+        let mut answers = Vec::new();
+        for _ in 0..1_000 {
+            let mut inputs: Vec<(usize, Input)> = Vec::new();
+            for (i, s) in self.servers.iter_mut().enumerate() {
+                while let Some(out) = s.poll_output() {
+                    match out {
+                        Output::Persist(b) => {
+                            inputs.push((i, Input::Persisted { number: b.number }))
+                        }
+                        Output::Send { to, message, .. } => {
+                            sent.push((message.from(), to, message.kind()));
+                            inputs.push((to as usize - 1, Input::Message(message)));
+                        }
+                        Output::Response { id, result } => {
+                            answers.push((i as u64 + 1, id, result.is_ok()));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if inputs.is_empty() {
+                return answers;
+            }
+            for (i, input) in inputs {
+                self.servers[i].handle(self.now, input);
+            }
+        }
+        panic!("the cluster never went quiet");
+    }
+}
+
+/// Puts a member takes in one call reach the leader in one proposal, and the leader sends
+/// each follower one append for them (and one that carries the new commit index), not one
+/// message per put.
+#[test]
+fn proposals_taken_together_travel_together() {
+    let mut c = Three::new();
+    let leader = c.leader().expect("elected");
+    let follower = (leader + 1) % 3;
+    let (leader_id, follower_id) = (leader as u64 + 1, follower as u64 + 1);
+    // The first put moves the followers' progress from probing to replicating.
+    let warm_up = Input::Client {
+        id: 100,
+        request: put("warm"),
+    };
+    c.servers[follower].handle(c.now, warm_up);
+    assert_eq!(c.deliver(&mut Vec::new()), [(follower_id, 100, true)]);
+
+    let puts = (0..10).map(|i| Input::Client {
+        id: i,
+        request: put(&format!("k{i}")),
+    });
+    c.servers[follower].handle_all(c.now, puts);
+    let mut sent = Vec::new();
+    let mut answers = c.deliver(&mut sent);
+    answers.sort();
+    let want: Vec<_> = (0..10).map(|i| (follower_id, i, true)).collect();
+    assert_eq!(answers, want);
+    let count = |from, kind| sent.iter().filter(|m| m.0 == from && m.2 == kind).count();
+    assert_eq!(count(follower_id, "MsgProp"), 1, "{sent:?}");
+    assert!(count(leader_id, "MsgApp") <= 4, "{sent:?}");
+}
