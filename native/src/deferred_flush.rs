@@ -1,7 +1,9 @@
-//! A client connection whose flushes wait one scheduler turn, so that the answers finished
-//! by one group commit leave in one write instead of one write each.
+//! A connection whose flushes wait one scheduler turn, so that the answers finished by one
+//! group commit leave in one write instead of one write each. It wraps the connections the
+//! member accepts from clients (the reason below), and the load generator's own, where it
+//! gathers the requests its tasks issue in one turn.
 //!
-//! Why: hyper runs each gRPC call in its own task. When the node answers a batch of
+//! Why: hyper's server runs each gRPC call in its own task. When the node answers a batch of
 //! calls, each call's task finishes and wakes the connection's task, and tokio runs a task
 //! woken that way next (its LIFO slot), before the other calls' tasks. So h2 wrote and
 //! flushed each answer on its own: ~0.9 `writev` per put at 256 puts in flight (etcd 3.4:

@@ -30,7 +30,9 @@ use tokio::sync::{mpsc, oneshot};
 const COMMAND_QUEUE: usize = 1024;
 /// Commands taken from the queue into one Ready at most (bounds the work of one round).
 const MAX_BATCH: usize = 256;
-/// Outputs performed by one drain before the task goes back to its inputs.
+/// Outputs performed by one drain before the task goes back to its inputs: a safety net
+/// that a member does not reach (its outputs are bounded by the work queued); any left wait
+/// for the next input, a tick away at most.
 const MAX_OUTPUTS_PER_DRAIN: usize = 1 << 20;
 /// How often the backend thread commits what was applied (etcd's `--backend-batch-interval`).
 const BACKEND_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -261,7 +263,8 @@ impl NodeTask {
         let mut committed = self.backend.committed();
         if self.drain().await.is_err() {
             tracing::error!("stopping: the WAL or the backend cannot be written");
-            return;
+            // What was applied came from the WAL: the backend may still commit it.
+            return self.backend.close().await;
         }
         loop {
             tokio::select! {
@@ -273,7 +276,7 @@ impl NodeTask {
                 _ = backend_commit.tick() => {
                     if self.backend.tick().await.is_err() {
                         tracing::error!("stopping: the backend cannot be written");
-                        return;
+                        return self.backend.close().await;
                     }
                 }
                 cmd = rx.recv() => {
@@ -303,7 +306,7 @@ impl NodeTask {
             }
             if self.drain().await.is_err() {
                 tracing::error!("stopping: the WAL or the backend cannot be written");
-                return;
+                return self.backend.close().await;
             }
             self.update_metrics();
             if self.server.is_removed() {
@@ -369,8 +372,7 @@ impl NodeTask {
     /// Performs every output: persist first (fsync, then confirm), then the rest.
     async fn drain(&mut self) -> Result<(), ()> {
         // One at a time, in order: what an output's confirmation produces queues behind the
-        // outputs already there. Bounded: each confirmation can only produce outputs for work
-        // already queued; any left after the bound wait for the next drain.
+        // outputs already there (see `MAX_OUTPUTS_PER_DRAIN` for the bound).
         for _ in 0..MAX_OUTPUTS_PER_DRAIN {
             let Some(out) = self.server.poll_output() else {
                 return Ok(());

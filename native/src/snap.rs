@@ -63,7 +63,7 @@ impl SnapDir {
         // through, so the state (tens of MiB) is not copied.
         let mut out = CrcWriter { file: f, crc: 0 };
         snap.write_to_writer(&mut out)
-            .map_err(|e| std::io::Error::other(e.to_string()))
+            .map_err(std::io::Error::from)
             .map_err(err(&tmp))?;
         let CrcWriter { file: mut f, crc } = out;
         f.write_all(&crc.to_le_bytes()).map_err(err(&tmp))?;

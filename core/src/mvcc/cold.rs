@@ -94,7 +94,7 @@ impl super::Store {
         );
         let mut evicted = 0;
         for rec in self.records.range_mut(from, to) {
-            debug_assert!(!rec.evicted, "the cursor starts past evicted records");
+            assert!(!rec.evicted, "the cursor starts past evicted records");
             if rec.tombstone {
                 continue;
             }

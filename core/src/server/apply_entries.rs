@@ -116,16 +116,19 @@ impl Server {
     /// The leader was removed: it stops once it applies that, so requests forwarded to it
     /// from now on would be lost and time out. This member forgets it (new requests wait
     /// for the next leader instead), and the lowest-ID voter left campaigns at its next
-    /// tick rather than after a whole election timeout (the others still grant it their
-    /// votes, having forgotten the leader too). etcd 3.4 waits for the timeout.
+    /// tick rather than after a whole election timeout. The others grant it their votes
+    /// if they applied the removal too (having forgotten the leader); one that has not
+    /// yet still follows its leader and refuses, and the normal timeout follows. etcd 3.4
+    /// waits for the timeout.
     fn forget_removed_leader(&mut self) {
         let me = self.config.id;
         let lowest = self.raw.raft.prs().conf().voters().ids().iter().min() == Some(me);
+        let past_any_timeout = self.timer.max_ticks() - 1;
         let r = &mut self.raw.raft;
         r.leader_id = raft::INVALID_ID;
         if lowest {
-            // At least any randomized timeout ([election, 2 × election) ticks) minus one.
-            r.election_elapsed = 2 * self.config.election_ticks - 1;
+            // At least any randomized timeout (drawn below `max_ticks`) minus one.
+            r.election_elapsed = past_any_timeout;
         }
         self.on_soft_state(0, self.leader.role);
     }

@@ -33,6 +33,11 @@ impl ElectionTimer {
         }
     }
 
+    /// The randomized timeout is drawn below this many ticks.
+    pub(crate) fn max_ticks(&self) -> usize {
+        self.max
+    }
+
     /// Call after every call into the `RawNode`.
     pub(crate) fn after_call(&mut self, raw: &mut RawNode<LogStore>) {
         let r = &raw.raft;

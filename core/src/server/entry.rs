@@ -52,13 +52,11 @@ pub enum Payload {
 impl Payload {
     /// The entry data.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(match self {
-            Self::Request { request, .. } => 9 + crate::request::encoded_size_hint(request),
-            _ => 64,
-        });
+        let mut out = Vec::new();
         match self {
             Self::Noop => {}
             Self::Request { proposal, request } => {
+                out.reserve_exact(9 + crate::request::encoded_size_hint(request));
                 out.push(1);
                 put_u64(&mut out, *proposal);
                 encode_request(request, &mut out);

@@ -99,6 +99,8 @@ impl Server {
             let header = self.header();
             return self.respond(id, Ok(ClientResponse::MoveLeader(header)));
         }
+        // Writes taken before the move go first: Raft refuses proposals during a transfer.
+        self.flush_proposals();
         self.raw.transfer_leader(target);
         let deadline = self.now_ms + self.config.request_timeout_ms;
         self.leader.transfer = Some((id, target, deadline));

@@ -103,21 +103,7 @@ impl Server {
         }
         let batch = std::mem::take(&mut self.proposals.batch);
         self.proposals.batch_bytes = 0;
-        let mut m = Message::default();
-        m.set_msg_type(MessageType::MsgPropose);
-        m.from = self.raw.raft.id;
-        m.set_entries(
-            batch
-                .iter()
-                .map(|(_, data, _)| Entry {
-                    data: data.clone(),
-                    ..Entry::default()
-                })
-                .collect::<Vec<_>>()
-                .into(),
-        );
-        // What `RawNode::propose` does for one entry.
-        if self.can_propose() && self.raw.raft.step(m).is_ok() {
+        if self.step_proposal(batch.iter().map(|(_, data, _)| data.clone()).collect()) {
             for (proposal, _, pending) in batch {
                 self.proposals.proposed.insert(proposal, pending);
             }
@@ -155,15 +141,30 @@ impl Server {
         self.leader.known_leader != 0 && !self.removed
     }
 
-    fn try_propose(&mut self, data: &ProposalData) -> bool {
+    /// Proposes normal entries in one message (what `RawNode::propose` does for one; the
+    /// data is shared, not copied); whether Raft took them.
+    fn step_proposal(&mut self, entries: Vec<Bytes>) -> bool {
         if !self.can_propose() {
             return false;
         }
-        let result = match data {
-            ProposalData::Normal(d) => self.raw.propose(Vec::new(), d.to_vec()),
-            ProposalData::Conf(cc) => self.raw.propose_conf_change(Vec::new(), cc.clone()),
-        };
-        result.is_ok()
+        let mut m = Message::default();
+        m.set_msg_type(MessageType::MsgPropose);
+        m.from = self.raw.raft.id;
+        let entries = entries.into_iter().map(|data| Entry {
+            data,
+            ..Entry::default()
+        });
+        m.set_entries(entries.collect::<Vec<_>>().into());
+        self.raw.raft.step(m).is_ok()
+    }
+
+    fn try_propose(&mut self, data: &ProposalData) -> bool {
+        match data {
+            ProposalData::Normal(d) => self.step_proposal(vec![d.clone()]),
+            ProposalData::Conf(cc) => {
+                self.can_propose() && self.raw.propose_conf_change(Vec::new(), cc.clone()).is_ok()
+            }
+        }
     }
 
     pub(super) fn retry_waiting(&mut self) {

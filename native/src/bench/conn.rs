@@ -81,7 +81,9 @@ impl tower::Service<Request<Body>> for Conn {
         uri.scheme = Some(uri::Scheme::HTTP);
         uri.authority = Some(self.authority.clone());
         parts.uri = Uri::from_parts(uri).expect("a path with scheme and authority");
-        // A fresh handle: it has no stream of its own waiting to open, so it may send.
+        // A fresh handle: it has no stream of its own waiting to open, so it may send. So
+        // `poll_ready` does not hold calls to the server's stream limit: streams past it
+        // queue in h2. Neither system limits them (etcd: 2^32; tonic sets no limit).
         let mut send = self.send.clone();
         Box::pin(async move {
             let mut data = Vec::new();
@@ -115,7 +117,9 @@ impl tower::Service<Request<Body>> for Conn {
     }
 }
 
-/// Copies a streaming call's request body into its HTTP/2 stream until either ends.
+/// Copies a streaming call's request body into its HTTP/2 stream until either ends. It
+/// reserves no send capacity: the bench's only streaming calls are watch requests, a few
+/// small messages per stream.
 async fn copy_body(mut body: Body, mut stream: SendStream<Bytes>) {
     loop {
         match poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {

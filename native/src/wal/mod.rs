@@ -319,7 +319,11 @@ fn replay_segment(path: &Path, last: bool, out: &mut Replayed) -> Result<u64, Wa
                 );
                 at += size;
             }
-            Read::Truncated | Read::Corrupt { torn: true } if last => {
+            r @ (Read::Truncated | Read::Corrupt { .. })
+                if last
+                    && (r != Read::Corrupt { torn: false }
+                        || record::has_unwritten_sector(&bytes, at)) =>
+            {
                 // A torn write at the very end: cut it off (the cut part reads as zeros when
                 // the file is extended again) and carry on from there.
                 let file = OpenOptions::new()

@@ -110,6 +110,33 @@ pub fn read(bytes: &[u8]) -> Read<'_> {
     }
 }
 
+/// A disk writes a sector whole or not at all; the sectors of one write may land in any
+/// order.
+const SECTOR: usize = 512;
+
+/// Whether the damaged record at offset `start` of a segment's `bytes` may be a write that
+/// a crash cut short in its middle (etcd `isTornEntry`): a sector-aligned piece of it
+/// reads as zeros while written bytes follow, a sector that never reached the disk while
+/// later ones did. Zeros after everything written do not count: a damaged length would
+/// reach into the unwritten rest of the segment.
+pub fn has_unwritten_sector(bytes: &[u8], start: usize) -> bool {
+    let len = bytes.get(start..start + 4).map_or(0, |b| {
+        u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
+    });
+    let written = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
+    let end = (start + HEADER + len.min(MAX_RECORD)).min(written);
+    let mut at = start;
+    // Bounded: `at` passes a sector boundary each round, up to `end`.
+    while at < end {
+        let piece_end = ((at / SECTOR + 1) * SECTOR).min(end);
+        if all_zero(&bytes[at..piece_end]) {
+            return true;
+        }
+        at = piece_end;
+    }
+    false
+}
+
 /// Whether nothing but zeros is left (also true of no bytes at all).
 pub fn all_zero(bytes: &[u8]) -> bool {
     bytes.iter().all(|b| *b == 0)
@@ -153,6 +180,27 @@ mod tests {
         let mut lost_page = vec![0; 4096];
         lost_page[2000] = 7;
         assert_eq!(read(&lost_page), Read::Corrupt { torn: true });
+    }
+
+    #[test]
+    fn a_sector_lost_inside_a_record_reads_as_a_torn_write() {
+        // A record over three sectors, then another one: the segment starts 100 bytes in.
+        let mut seg = vec![1; 100];
+        encode(&mut seg, RecordType::Entry, &[9; 1500]);
+        encode(&mut seg, RecordType::Entry, b"after");
+        assert!(!has_unwritten_sector(&seg, 100), "an intact record");
+        let mut flipped = seg.clone();
+        flipped[700] ^= 1;
+        assert_eq!(read(&flipped[100..]), Read::Corrupt { torn: false });
+        assert!(
+            !has_unwritten_sector(&flipped, 100),
+            "a flipped bit is corruption"
+        );
+        // Its second sector (512..1024 of the file) never reached the disk; later ones did.
+        let mut lost = seg.clone();
+        lost[512..1024].fill(0);
+        assert_eq!(read(&lost[100..]), Read::Corrupt { torn: false });
+        assert!(has_unwritten_sector(&lost, 100));
     }
 
     #[test]

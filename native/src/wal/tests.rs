@@ -114,6 +114,22 @@ fn a_torn_tail_is_cut_off_and_damage_in_the_middle_is_refused() {
         assert_eq!(replayed.hard_state.commit, 3, "{how}");
         assert_eq!(replayed.repaired_bytes, 0, "{how}");
     }
+    // A sector lost in the middle of a large entry, with the hard state written after it
+    // on disk: torn too; the batch goes, the earlier ones stay.
+    let (mut wal, _) = Wal::open(&dir).unwrap();
+    let big = "x".repeat(3000);
+    wal.append(&batch(vec![entry(4, 1, &big)], 4)).unwrap();
+    wal.sync().unwrap();
+    let entry_start = wal.size as usize - 3000;
+    drop(wal);
+    let mut bytes = fs::read(&path).unwrap();
+    let sector = entry_start.next_multiple_of(512) + 512;
+    bytes[sector..sector + 512].fill(0);
+    fs::write(&path, &bytes).unwrap();
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    assert!(replayed.repaired_bytes > 0);
+    assert_eq!(replayed.entries.len(), 3, "the large entry is cut off");
+    assert_eq!(replayed.hard_state.commit, 3);
     // A flipped bit inside an early record is corruption, not a torn write.
     let mut bytes = fs::read(&path).unwrap();
     bytes[40] ^= 0x10;
