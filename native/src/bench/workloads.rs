@@ -318,45 +318,58 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
     Ok(report)
 }
 
-/// Puts with a short timeout, round robin over the endpoints, until one succeeds.
+/// How often the failover probe starts a put: the resolution of the failover time.
+const PROBE_EVERY: Duration = Duration::from_millis(10);
+/// How long one probe put may wait (for a leader to be elected, say) before it is dropped.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bound on probe puts in flight (`PROBE_TIMEOUT / PROBE_EVERY` is 200).
+const PROBE_IN_FLIGHT: usize = 256;
+
+/// Starts a put every `PROBE_EVERY`, round robin over the endpoints, each waiting up to
+/// `PROBE_TIMEOUT`, until one succeeds. Overlapping puts make the time found as fine as
+/// `PROBE_EVERY` whichever way a system treats writes while it has no leader (hold them,
+/// or refuse them at once): a put that waited for the election counts when it succeeds.
 pub(super) async fn failover_probe(endpoints: &[String]) -> Result<Report, String> {
     let start = Instant::now();
     let mut report = Report::default();
     // tonic's channel here: it reconnects by itself and times each request out.
-    let mut clients: Vec<Option<KvClient<tonic::transport::Channel>>> = vec![None; endpoints.len()];
+    let mut clients = Vec::with_capacity(endpoints.len());
+    for endpoint in endpoints {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{endpoint}"))
+            .map_err(|e| e.to_string())?
+            .connect_timeout(Duration::from_millis(200))
+            .timeout(PROBE_TIMEOUT)
+            .connect_lazy();
+        clients.push(KvClient::new(channel));
+    }
+    let mut attempts = tokio::task::JoinSet::new();
+    let mut every = tokio::time::interval(PROBE_EVERY);
     for attempt in 0.. {
         if start.elapsed() > PROBE_LIMIT {
             return Err(format!("no write succeeded within {PROBE_LIMIT:?}"));
         }
-        let i = attempt % endpoints.len();
-        if clients[i].is_none() {
-            let channel =
-                tonic::transport::Endpoint::from_shared(format!("http://{}", endpoints[i]))
-                    .map_err(|e| e.to_string())?
-                    .connect_timeout(Duration::from_millis(200))
-                    .timeout(Duration::from_millis(500))
-                    .connect_lazy();
-            clients[i] = Some(KvClient::new(channel));
-        }
-        let kv = clients[i].as_mut().expect("just made");
-        let began = Instant::now();
-        let put = PutRequest {
-            key: Bytes::from_static(b"bench/failover"),
-            value: Bytes::from_static(b"probe"),
-            ..PutRequest::default()
-        };
-        match kv.put(put).await {
-            Ok(_) => {
-                report.ok = 1;
-                report.latency.record(began.elapsed().as_micros() as u64);
-                report.seconds = start.elapsed().as_secs_f64();
-                return Ok(report);
+        tokio::select! {
+            _ = every.tick(), if attempts.len() < PROBE_IN_FLIGHT => {
+                let mut kv = clients[attempt % clients.len()].clone();
+                attempts.spawn(async move {
+                    let began = Instant::now();
+                    let put = PutRequest {
+                        key: Bytes::from_static(b"bench/failover"),
+                        value: Bytes::from_static(b"probe"),
+                        ..PutRequest::default()
+                    };
+                    kv.put(put).await.map(|_| began.elapsed())
+                });
             }
-            Err(e) => {
-                report.fail(e.message());
-                if began.elapsed() < Duration::from_millis(20) {
-                    // Refused at once (the dead member): do not spin.
-                    tokio::time::sleep(Duration::from_millis(5)).await;
+            Some(done) = attempts.join_next() => {
+                match done.map_err(|e| e.to_string())? {
+                    Ok(took) => {
+                        report.ok = 1;
+                        report.latency.record(took.as_micros() as u64);
+                        report.seconds = start.elapsed().as_secs_f64();
+                        return Ok(report);
+                    }
+                    Err(e) => report.fail(e.message()),
                 }
             }
         }
