@@ -297,7 +297,9 @@ pub fn bench(args: &[String]) -> Result<(), String> {
         etcd,
         loadgen: "target/release/orrery-bench".into(),
     };
-    let runs = if quick { 1 } else { 5 };
+    // Seven: a put run lasts about a second, and this machine's speed moves by tens of percent
+    // within minutes; the median of seven alternating runs holds still where five did not.
+    let runs = if quick { 1 } else { 7 };
     let mut rows = Vec::new();
     for case in plan(quick) {
         println!("==> {} ({}), {runs} run(s) each", case.name, case.what);
