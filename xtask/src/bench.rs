@@ -277,6 +277,7 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     };
     let started = Instant::now();
     println!("==> tools");
+    crate::tools::ensure_make()?;
     let etcd = crate::tools::ensure_etcd(true)?.ok_or("etcd is required")?;
     // Everything the later steps need, before the long comparison rather than after it.
     crate::tools::ensure_wasm_target()?;

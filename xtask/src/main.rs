@@ -167,6 +167,7 @@ fn test() -> Result<(), String> {
     println!("==> checking tools");
     tools::ensure_wasm_target()?;
     tools::ensure_protoc()?;
+    tools::ensure_make()?;
     let etcd = tools::ensure_etcd(on_ci())?;
     let runner = tools::ensure_wasm_bindgen_test_runner(on_ci())?;
     // The scenario runner compares the core with this etcd and must not skip it.

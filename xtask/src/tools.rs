@@ -45,6 +45,27 @@ pub fn ensure_protoc() -> Result<(), String> {
     )
 }
 
+/// Finds `make`, installing Debian's `make` when running as root: the member links jemalloc,
+/// which `tikv-jemalloc-sys` builds from C with make (the C compiler is Rust's linker).
+pub fn ensure_make() -> Result<(), String> {
+    if on_path("make") {
+        println!("    make: installed");
+        return Ok(());
+    }
+    if is_root() && on_path("apt-get") {
+        println!("    make: installing Debian's make with apt-get");
+        apt_install(&["make"])?;
+        if on_path("make") {
+            return Ok(());
+        }
+    }
+    Err(
+        "make is not installed and cannot be installed here; building jemalloc for the \
+         member needs it (`apt-get install make`)"
+            .into(),
+    )
+}
+
 /// Finds etcd (`$ORRERY_ETCD` or `PATH`), installing Debian's `etcd-server` when running as
 /// root. Returns `None` only outside CI, when it cannot be had.
 pub fn ensure_etcd(required: bool) -> Result<Option<PathBuf>, String> {

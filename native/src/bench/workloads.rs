@@ -344,13 +344,18 @@ pub(super) async fn failover_probe(endpoints: &[String]) -> Result<Report, Strin
     }
     let mut attempts = tokio::task::JoinSet::new();
     let mut every = tokio::time::interval(PROBE_EVERY);
-    for attempt in 0.. {
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // Counted per put started (not per pass of the loop): a put refused at once must not
+    // make every next put go to the same endpoint.
+    let mut next = 0usize;
+    loop {
         if start.elapsed() > PROBE_LIMIT {
             return Err(format!("no write succeeded within {PROBE_LIMIT:?}"));
         }
         tokio::select! {
             _ = every.tick(), if attempts.len() < PROBE_IN_FLIGHT => {
-                let mut kv = clients[attempt % clients.len()].clone();
+                let mut kv = clients[next % clients.len()].clone();
+                next += 1;
                 attempts.spawn(async move {
                     let began = Instant::now();
                     let put = PutRequest {
@@ -374,5 +379,4 @@ pub(super) async fn failover_probe(endpoints: &[String]) -> Result<Report, Strin
             }
         }
     }
-    unreachable!("the loop returns")
 }

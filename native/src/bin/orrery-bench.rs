@@ -6,6 +6,7 @@ use orrery::bench::{run, Options, Workload};
 use std::process::ExitCode;
 
 /// jemalloc, as in `orrery`: the generator's CPU is taken from the members it measures.
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
