@@ -254,7 +254,14 @@ impl NodeTask {
         self.started.elapsed().as_millis() as u64
     }
 
-    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+    /// Serves until the member stops, then commits what the backend holds: what was applied
+    /// came from the WAL, so the backend may commit it whatever stopped the member.
+    async fn run(mut self, rx: mpsc::Receiver<Command>) {
+        self.serve(rx).await;
+        self.backend.close().await;
+    }
+
+    async fn serve(&mut self, mut rx: mpsc::Receiver<Command>) {
         let tick = std::time::Duration::from_millis(self.server.config().tick_ms);
         let mut ticker = tokio::time::interval(tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -263,8 +270,7 @@ impl NodeTask {
         let mut committed = self.backend.committed();
         if self.drain().await.is_err() {
             tracing::error!("stopping: the WAL or the backend cannot be written");
-            // What was applied came from the WAL: the backend may still commit it.
-            return self.backend.close().await;
+            return;
         }
         loop {
             tokio::select! {
@@ -276,13 +282,11 @@ impl NodeTask {
                 _ = backend_commit.tick() => {
                     if self.backend.tick().await.is_err() {
                         tracing::error!("stopping: the backend cannot be written");
-                        return self.backend.close().await;
+                        return;
                     }
                 }
                 cmd = rx.recv() => {
-                    let Some(cmd) = cmd else {
-                        return self.backend.close().await;
-                    };
+                    let Some(cmd) = cmd else { return };
                     // Group commit: every command already queued joins this one, so their
                     // proposals share one Ready, one WAL append and one fsync. The first
                     // command's sender woke this task into the worker's next slot, ahead of
@@ -306,12 +310,12 @@ impl NodeTask {
             }
             if self.drain().await.is_err() {
                 tracing::error!("stopping: the WAL or the backend cannot be written");
-                return self.backend.close().await;
+                return;
             }
             self.update_metrics();
             if self.server.is_removed() {
                 tracing::warn!("this member was removed from the cluster; stopping");
-                return self.backend.close().await;
+                return;
             }
         }
     }

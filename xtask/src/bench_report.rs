@@ -201,7 +201,7 @@ pub fn render(rows: &[Row], extra: &Extra, quick: bool, runs: usize, seconds: f6
          100 ms heartbeat, 1 s election timeout; data under `target/bench/` on the same \
          filesystem; loopback ports), runs the same load generator against it (`orrery-bench`, \
          ours: tonic clients from our protos over the h2 crate's HTTP/2 client, HDR-style histogram; \
-         it shares the 2 CPUs with the members, so it is kept lean: one thread, jemalloc), and stops it.\n\
+         it shares the machine's CPUs with the members, so it is kept lean: one thread, jemalloc), and stops it.\n\
          - {runs} run(s) per case; runs alternate which system goes first, so machine noise hits \
          both; every figure is the median of its runs.\n\
          - Values are 256 B; keys are chosen at random from 1 000 (reads first write them all).\n\

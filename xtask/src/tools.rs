@@ -27,43 +27,41 @@ pub fn ensure_wasm_target() -> Result<(), String> {
 /// `etcd-client` crate the end-to-end tests use compiles its .proto files with it (Orrery's
 /// own crates do not need it).
 pub fn ensure_protoc() -> Result<(), String> {
-    if on_path("protoc") || std::env::var_os("PROTOC").is_some() {
+    if std::env::var_os("PROTOC").is_some() {
         println!("    protoc: installed");
         return Ok(());
     }
-    if is_root() && on_path("apt-get") {
-        println!("    protoc: installing Debian's protobuf-compiler with apt-get");
-        apt_install(&["protobuf-compiler"])?;
-        if on_path("protoc") {
-            return Ok(());
-        }
-    }
-    Err(
-        "protoc is not installed and cannot be installed here; the etcd-client crate the \
-         tests use needs it (`apt-get install protobuf-compiler`)"
-            .into(),
+    ensure_debian_command(
+        "protoc",
+        "protobuf-compiler",
+        "the etcd-client crate the tests use needs it",
     )
 }
 
 /// Finds `make`, installing Debian's `make` when running as root: the member links jemalloc,
 /// which `tikv-jemalloc-sys` builds from C with make (the C compiler is Rust's linker).
 pub fn ensure_make() -> Result<(), String> {
-    if on_path("make") {
-        println!("    make: installed");
+    ensure_debian_command("make", "make", "building jemalloc for the member needs it")
+}
+
+/// Finds `command` on `PATH`, installing Debian's `package` with apt-get when running as
+/// root; an error that says `why` it is needed otherwise.
+fn ensure_debian_command(command: &str, package: &str, why: &str) -> Result<(), String> {
+    if on_path(command) {
+        println!("    {command}: installed");
         return Ok(());
     }
     if is_root() && on_path("apt-get") {
-        println!("    make: installing Debian's make with apt-get");
-        apt_install(&["make"])?;
-        if on_path("make") {
+        println!("    {command}: installing Debian's {package} with apt-get");
+        apt_install(&[package])?;
+        if on_path(command) {
             return Ok(());
         }
     }
-    Err(
-        "make is not installed and cannot be installed here; building jemalloc for the \
-         member needs it (`apt-get install make`)"
-            .into(),
-    )
+    Err(format!(
+        "{command} is not installed and cannot be installed here; {why} \
+         (`apt-get install {package}`)"
+    ))
 }
 
 /// Finds etcd (`$ORRERY_ETCD` or `PATH`), installing Debian's `etcd-server` when running as

@@ -103,7 +103,7 @@ impl Server {
         }
         let batch = std::mem::take(&mut self.proposals.batch);
         self.proposals.batch_bytes = 0;
-        if self.step_proposal(batch.iter().map(|(_, data, _)| data.clone()).collect()) {
+        if self.step_proposal(batch.iter().map(|(_, data, _)| data.clone())) {
             for (proposal, _, pending) in batch {
                 self.proposals.proposed.insert(proposal, pending);
             }
@@ -143,7 +143,7 @@ impl Server {
 
     /// Proposes normal entries in one message (what `RawNode::propose` does for one; the
     /// data is shared, not copied); whether Raft took them.
-    fn step_proposal(&mut self, entries: Vec<Bytes>) -> bool {
+    fn step_proposal(&mut self, entries: impl IntoIterator<Item = Bytes>) -> bool {
         if !self.can_propose() {
             return false;
         }
@@ -160,7 +160,7 @@ impl Server {
 
     fn try_propose(&mut self, data: &ProposalData) -> bool {
         match data {
-            ProposalData::Normal(d) => self.step_proposal(vec![d.clone()]),
+            ProposalData::Normal(d) => self.step_proposal([d.clone()]),
             ProposalData::Conf(cc) => {
                 self.can_propose() && self.raw.propose_conf_change(Vec::new(), cc.clone()).is_ok()
             }

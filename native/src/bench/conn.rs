@@ -7,8 +7,9 @@
 //! shares the machine's CPUs with the member it measures, so each of its microseconds
 //! per request is taken from the member (Orrery or etcd alike). Here a unary call's
 //! body, one encoded message that is ready at once, goes out with the headers from the
-//! caller's task; only a streaming call (watch) gets a task copying its body. Hung
-//! requests are bounded by the workloads' own deadlines instead.
+//! caller's task; only a streaming call (watch) gets a task copying its body. No request
+//! has a deadline of its own: a run fails once no request is answered for 10 s (the bench
+//! module's stall check), and `wait-leader` bounds each answer.
 
 use crate::deferred_flush::DeferredFlush;
 use bytes::Bytes;

@@ -166,6 +166,24 @@ async fn stalled(started: &AtomicU64) -> String {
     }
 }
 
+/// Waits for every task, failing instead once the run stalls (see [`stalled`]).
+async fn join_unless_stalled<T>(
+    tasks: Vec<tokio::task::JoinHandle<T>>,
+    started: &AtomicU64,
+) -> Result<Vec<T>, String> {
+    let gather = async {
+        let mut out = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            out.push(task.await.map_err(|e| e.to_string())?);
+        }
+        Ok(out)
+    };
+    tokio::select! {
+        r = gather => r,
+        e = stalled(started) => Err(e),
+    }
+}
+
 /// Runs a workload.
 pub async fn run(opts: &Options) -> Result<Report, String> {
     match opts.workload {
@@ -181,10 +199,10 @@ async fn wait_leader(endpoints: &[String]) -> Result<Report, String> {
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(30) {
         for (i, addr) in endpoints.iter().enumerate() {
-            let Ok(channels) = connect(std::slice::from_ref(addr), 1).await else {
+            let Ok(conn) = Conn::connect(addr).await else {
                 continue;
             };
-            let mut m = MaintenanceClient::new(channels[0].clone());
+            let mut m = MaintenanceClient::new(conn.clone());
             // A member still starting may take the request and not answer yet.
             let status = tokio::time::timeout(ASK_LIMIT, m.status(StatusRequest {})).await;
             if let Ok(Ok(s)) = status {
@@ -192,7 +210,7 @@ async fn wait_leader(endpoints: &[String]) -> Result<Report, String> {
                 let me = s.header.as_ref().map_or(0, |h| h.member_id);
                 if s.leader != 0 && s.leader == me {
                     // A write must also work (etcd answers status before it can serve).
-                    let mut kv = KvClient::new(channels[0].clone());
+                    let mut kv = KvClient::new(conn);
                     let put = workloads::put_once(&mut kv, b"bench/ready", b"1");
                     if let Ok(Ok(())) = tokio::time::timeout(ASK_LIMIT, put).await {
                         return Ok(Report {

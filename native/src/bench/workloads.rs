@@ -2,7 +2,7 @@
 //! histogram (merged at the end), so the generator itself takes no lock per request.
 
 use super::histogram::Histogram;
-use super::{connect, stalled, Conn, Options, Report, Workload};
+use super::{connect, join_unless_stalled, Conn, Options, Report, Workload};
 use crate::pb::etcdserverpb::compare::{CompareResult, CompareTarget, TargetUnion};
 use crate::pb::etcdserverpb::kv_client::KvClient;
 use crate::pb::etcdserverpb::request_op::Request;
@@ -40,18 +40,20 @@ fn key(i: u64) -> Bytes {
     Bytes::from(format!("bench/{i:08}"))
 }
 
+fn put_request(key: &[u8], value: &[u8]) -> PutRequest {
+    PutRequest {
+        key: Bytes::copy_from_slice(key),
+        value: Bytes::copy_from_slice(value),
+        ..PutRequest::default()
+    }
+}
+
 pub(super) async fn put_once(
     kv: &mut KvClient<Conn>,
     key: &[u8],
     value: &[u8],
 ) -> Result<(), tonic::Status> {
-    kv.put(PutRequest {
-        key: Bytes::copy_from_slice(key),
-        value: Bytes::copy_from_slice(value),
-        ..PutRequest::default()
-    })
-    .await
-    .map(|_| ())
+    kv.put(put_request(key, value)).await.map(|_| ())
 }
 
 /// put, get, get-serializable and txn.
@@ -111,21 +113,13 @@ pub(super) async fn requests(opts: &Options) -> Result<Report, String> {
             report
         }));
     }
-    let gather = async {
-        let mut total = Report::default();
-        for task in tasks {
-            let r = task.await.map_err(|e| e.to_string())?;
-            total.ok += r.ok;
-            total.errors += r.errors;
-            total.latency.merge(&r.latency);
-            total.first_error = total.first_error.or(r.first_error);
-        }
-        Ok::<_, String>(total)
-    };
-    let mut total = tokio::select! {
-        r = gather => r?,
-        e = stalled(&next) => return Err(e),
-    };
+    let mut total = Report::default();
+    for r in join_unless_stalled(tasks, &next).await? {
+        total.ok += r.ok;
+        total.errors += r.errors;
+        total.latency.merge(&r.latency);
+        total.first_error = total.first_error.or(r.first_error);
+    }
     total.seconds = start.elapsed().as_secs_f64();
     Ok(total)
 }
@@ -170,16 +164,11 @@ async fn preload(channels: &[Conn], n: u64, value: &Bytes) -> Result<(), String>
             }
         }));
     }
-    let gather = async {
-        for t in tasks {
-            t.await.map_err(|e| e.to_string())??;
-        }
-        Ok(())
-    };
-    tokio::select! {
-        r = gather => r,
-        e = stalled(&next) => Err(format!("preload: {e}")),
-    }
+    join_unless_stalled(tasks, &next)
+        .await
+        .map_err(|e| format!("preload: {e}"))?
+        .into_iter()
+        .collect()
 }
 
 /// `watchers` watchers on `bench/` over `connections` streams, then `ops` puts (16 in
@@ -283,18 +272,11 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
             }
         }));
     }
-    let gather = async {
-        let mut errors = Vec::new();
-        for w in writers {
-            errors.extend(w.await.map_err(|e| e.to_string())?);
-        }
-        Ok::<_, String>(errors)
-    };
-    let errors = tokio::select! {
-        r = gather => r?,
-        e = stalled(&next) => return Err(e),
-    };
-    for e in errors {
+    for e in join_unless_stalled(writers, &next)
+        .await?
+        .into_iter()
+        .flatten()
+    {
         report.fail(e);
     }
     let expected = (opts.ops - report.errors) * opts.watchers as u64;
@@ -358,11 +340,7 @@ pub(super) async fn failover_probe(endpoints: &[String]) -> Result<Report, Strin
                 next += 1;
                 attempts.spawn(async move {
                     let began = Instant::now();
-                    let put = PutRequest {
-                        key: Bytes::from_static(b"bench/failover"),
-                        value: Bytes::from_static(b"probe"),
-                        ..PutRequest::default()
-                    };
+                    let put = put_request(b"bench/failover", b"probe");
                     kv.put(put).await.map(|_| began.elapsed())
                 });
             }

@@ -14,8 +14,10 @@
 //! records end. At start-up each segment is read whole, so the last one costs a 64 MiB read
 //! and scan even when it holds a few records (etcd reads its preallocated segments too).
 //!
-//! A crash can leave the last record of the last segment half written. [`Wal::open`] cuts such
-//! a torn tail off (etcd `wal/repair.go`); damage anywhere else is corruption and is refused.
+//! A crash can leave the tail of the last segment half written: a record cut short, or one
+//! with a sector that never reached the disk while later ones did. [`Wal::open`] cuts the
+//! tail off from the first such record (etcd `wal/repair.go`, `isTornEntry`); damage anywhere
+//! else is corruption and is refused.
 
 pub mod record;
 
@@ -309,6 +311,9 @@ impl Wal {
 fn replay_segment(path: &Path, last: bool, out: &mut Replayed) -> Result<u64, WalError> {
     let bytes = fs::read(path).map_err(io(path))?;
     let mut at = 0usize;
+    // Scanned for only when a record is damaged: the last segment is 64 MiB, mostly zeros.
+    let written = std::cell::OnceCell::new();
+    let written = || *written.get_or_init(|| record::written_len(&bytes));
     loop {
         match record::read(&bytes[at..]) {
             Read::End => return Ok(at as u64),
@@ -322,7 +327,7 @@ fn replay_segment(path: &Path, last: bool, out: &mut Replayed) -> Result<u64, Wa
             r @ (Read::Truncated | Read::Corrupt { .. })
                 if last
                     && (r != Read::Corrupt { torn: false }
-                        || record::has_unwritten_sector(&bytes, at)) =>
+                        || record::has_unwritten_sector(&bytes, at, written())) =>
             {
                 // A torn write at the very end: cut it off (the cut part reads as zeros when
                 // the file is extended again) and carry on from there.
@@ -332,8 +337,7 @@ fn replay_segment(path: &Path, last: bool, out: &mut Replayed) -> Result<u64, Wa
                     .map_err(io(path))?;
                 file.set_len(at as u64).map_err(io(path))?;
                 file.sync_all().map_err(io(path))?;
-                let written = bytes.iter().rposition(|b| *b != 0).map_or(at, |i| i + 1);
-                out.repaired_bytes = (written - at) as u64;
+                out.repaired_bytes = written().saturating_sub(at) as u64;
                 return Ok(at as u64);
             }
             Read::Truncated => {

@@ -119,13 +119,14 @@ const SECTOR: usize = 512;
 /// reads as zeros while written bytes follow, a sector that never reached the disk while
 /// later ones did. Zeros after everything written do not count: a damaged length would
 /// reach into the unwritten rest of the segment.
-pub fn has_unwritten_sector(bytes: &[u8], start: usize) -> bool {
+/// `written` is [`written_len`] of `bytes`. Only the record's data after its header is split
+/// into pieces, as etcd splits what follows its length frame.
+pub fn has_unwritten_sector(bytes: &[u8], start: usize, written: usize) -> bool {
     let len = bytes.get(start..start + 4).map_or(0, |b| {
         u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize
     });
-    let written = bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1);
     let end = (start + HEADER + len.min(MAX_RECORD)).min(written);
-    let mut at = start;
+    let mut at = start + HEADER;
     // Bounded: `at` passes a sector boundary each round, up to `end`.
     while at < end {
         let piece_end = ((at / SECTOR + 1) * SECTOR).min(end);
@@ -135,6 +136,11 @@ pub fn has_unwritten_sector(bytes: &[u8], start: usize) -> bool {
         at = piece_end;
     }
     false
+}
+
+/// How many bytes of a segment were ever written: up to its last non-zero byte.
+pub fn written_len(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|b| *b != 0).map_or(0, |i| i + 1)
 }
 
 /// Whether nothing but zeros is left (also true of no bytes at all).
@@ -188,19 +194,22 @@ mod tests {
         let mut seg = vec![1; 100];
         encode(&mut seg, RecordType::Entry, &[9; 1500]);
         encode(&mut seg, RecordType::Entry, b"after");
-        assert!(!has_unwritten_sector(&seg, 100), "an intact record");
+        assert!(
+            !has_unwritten_sector(&seg, 100, written_len(&seg)),
+            "an intact record"
+        );
         let mut flipped = seg.clone();
         flipped[700] ^= 1;
         assert_eq!(read(&flipped[100..]), Read::Corrupt { torn: false });
         assert!(
-            !has_unwritten_sector(&flipped, 100),
+            !has_unwritten_sector(&flipped, 100, written_len(&flipped)),
             "a flipped bit is corruption"
         );
         // Its second sector (512..1024 of the file) never reached the disk; later ones did.
         let mut lost = seg.clone();
         lost[512..1024].fill(0);
         assert_eq!(read(&lost[100..]), Read::Corrupt { torn: false });
-        assert!(has_unwritten_sector(&lost, 100));
+        assert!(has_unwritten_sector(&lost, 100, written_len(&lost)));
     }
 
     #[test]
