@@ -190,3 +190,61 @@ fn segments_rotate_and_released_ones_are_removed() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// An entry whose data tells its index apart from every other (and from zeros).
+fn numbered(index: u64) -> Entry {
+    let byte = (index % 251) as u8 + 1;
+    Entry {
+        index,
+        term: 1,
+        data: vec![byte; 4000].into(),
+        ..Entry::default()
+    }
+}
+
+#[test]
+fn appends_racing_the_zeroing_thread_are_all_replayed() {
+    let dir = tempdir("zero-race");
+    let (mut wal, _) = Wal::open(&dir).unwrap();
+    // 24 MiB without a sync: appends outrun the thread (it syncs every chunk), so they pass
+    // its zeros again and again while it writes.
+    for first in (1..=6_000).step_by(16) {
+        let entries = (first..first + 16).map(numbered).collect();
+        wal.append(&batch(entries, first)).unwrap();
+    }
+    wal.sync().unwrap();
+    drop(wal);
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    assert_eq!(replayed.entries.len(), 6_000);
+    for (e, index) in replayed.entries.iter().zip(1..) {
+        assert_eq!(e, &numbered(index), "entry {index}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn blocks_past_the_appends_are_written_ahead_of_them() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempdir("zero-ahead");
+    let (mut wal, _) = Wal::open(&dir).unwrap();
+    wal.append(&batch(vec![entry(1, 1, "a")], 1)).unwrap();
+    wal.sync().unwrap();
+    let wanted = wal.size + zero_ahead::AHEAD;
+    // Bounded wait: the thread writes and syncs 4 MiB, well under a second here.
+    for _ in 0..500 {
+        if wal.zero.zeroed() >= wanted {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(wal.zero.zeroed() >= wanted, "zeroed {}", wal.zero.zeroed());
+    let allocated = fs::metadata(&wal.path).unwrap().blocks() * 512;
+    assert!(
+        allocated >= zero_ahead::AHEAD,
+        "{allocated} bytes allocated on disk"
+    );
+    drop(wal);
+    let (_, replayed) = Wal::open(&dir).unwrap();
+    assert_eq!(replayed.entries, vec![entry(1, 1, "a")]);
+    fs::remove_dir_all(&dir).unwrap();
+}
