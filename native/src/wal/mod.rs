@@ -10,10 +10,11 @@
 //! A segment is preallocated to [`SEGMENT_BYTES`] when it is created, as etcd does: appends
 //! then land inside the file, so the fdatasync after each batch has no new file size to
 //! write (measured on ext4: a small write + fdatasync ~110 µs instead of ~175 µs when it
-//! grows the file). A thread writes zeros a few MiB ahead of the appends, so that they do not
-//! allocate blocks either (see [`zero_ahead`]). The unwritten rest reads as zeros; a zero
-//! record length marks where the records end. At start-up each segment is read whole, so the last one costs a 64 MiB read
-//! and scan even when it holds a few records (etcd reads its preallocated segments too).
+//! grows the file). A thread writes zeros a few MiB ahead of the appends, so that they do
+//! not allocate blocks either (see `zero_ahead`). The unwritten rest reads as zeros; a zero
+//! record length marks where the records end. At start-up each segment is read whole, so
+//! the last one costs a 64 MiB read and scan even when it holds a few records (etcd reads
+//! its preallocated segments too).
 //!
 //! A crash can leave the tail of the last segment half written: a record cut short, or one
 //! with a sector that never reached the disk while later ones did. [`Wal::open`] cuts the
@@ -156,7 +157,7 @@ impl Wal {
                 file.seek(SeekFrom::Start(end)).map_err(io(path))?;
                 Self {
                     dir: dir.to_owned(),
-                    zero: ZeroAhead::start(&file, path.clone(), end, SEGMENT_BYTES),
+                    zero: ZeroAhead::start(path.clone(), end, SEGMENT_BYTES),
                     file,
                     path: path.clone(),
                     seq: *seq,
@@ -218,7 +219,7 @@ impl Wal {
         let size = header.len() as u64;
         Ok(Self {
             dir: dir.to_owned(),
-            zero: ZeroAhead::start(&file, path.clone(), size, SEGMENT_BYTES),
+            zero: ZeroAhead::start(path.clone(), size, SEGMENT_BYTES),
             file,
             path,
             seq,
@@ -280,6 +281,8 @@ impl Wal {
         record::encode(&mut self.buf, RecordType::Snapshot, &payload);
     }
 
+    /// Writes `buf` at the file's cursor, which is `size`. After an error the cursor may
+    /// not be, so the WAL must not be written again (the member stops).
     fn write_buf(&mut self) -> Result<(), WalError> {
         self.zero.before_append(self.size + self.buf.len() as u64);
         self.file.write_all(&self.buf).map_err(io(&self.path))?;

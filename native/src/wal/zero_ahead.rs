@@ -14,7 +14,7 @@
 //! it writes past what is zeroed, and the thread writes zeros only beyond that, both under
 //! one lock.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,8 +24,8 @@ use std::thread::JoinHandle;
 /// How far past the appends the thread keeps zeros: ~200 ms of appends at 20 MB/s.
 pub const AHEAD: u64 = 4 << 20;
 
-/// Zeros written at a time, then fdatasynced. Small enough that an appender which does wait
-/// for the lock waits for one copy of this size.
+/// Zeros written at a time, then fdatasynced. Small enough that an appender which waits for
+/// the lock (or, in the kernel, for the file's inode lock during the copy) waits little.
 const CHUNK: usize = 256 << 10;
 
 /// Block size the zeroing aligns to.
@@ -56,9 +56,13 @@ struct Shared {
 }
 
 impl ZeroAhead {
-    /// Starts zeroing `file` (a segment `end` bytes long whose appends end at `appended`)
-    /// from the first block after the appends.
-    pub fn start(file: &File, path: PathBuf, appended: u64, end: u64) -> Self {
+    /// Starts zeroing the segment at `path` (`end` bytes long, its appends ending at
+    /// `appended`) from the first block after the appends.
+    ///
+    /// The thread opens the file anew rather than sharing the appender's descriptor: a
+    /// failed writeback is then reported to each descriptor's next fdatasync, so the
+    /// thread cannot take the error that the appender's sync must see.
+    pub fn start(path: PathBuf, appended: u64, end: u64) -> Self {
         let shared = Arc::new(Shared {
             zeroed: AtomicU64::new(appended.next_multiple_of(BLOCK).min(end)),
             appended: AtomicU64::new(appended),
@@ -66,7 +70,8 @@ impl ZeroAhead {
             stop: AtomicBool::new(false),
             end,
         });
-        let thread = file.try_clone().ok().and_then(|file| {
+        let opened = OpenOptions::new().write(true).open(&path);
+        let thread = opened.ok().and_then(|file| {
             let s = shared.clone();
             std::thread::Builder::new()
                 .name("wal-zero".into())
@@ -76,16 +81,13 @@ impl ZeroAhead {
         Self { shared, thread }
     }
 
-    /// Called before appending up to byte `to` of the segment. Waits only when the append
-    /// reaches past the zeros and the thread is writing a chunk at that moment.
+    /// Called before appending up to byte `to` of the segment. Takes the lock only when the
+    /// append reaches past the zeros (then it may wait for one chunk's copy).
     pub fn before_append(&self, to: u64) {
         let s = &self.shared;
-        if to > s.zeroed.load(Ordering::Acquire) {
-            let _held = s.lock.lock().unwrap_or_else(|e| e.into_inner());
-            s.appended.store(to, Ordering::Release);
-        } else {
-            s.appended.store(to, Ordering::Release);
-        }
+        let _held = (to > s.zeroed.load(Ordering::Acquire))
+            .then(|| s.lock.lock().unwrap_or_else(|e| e.into_inner()));
+        s.appended.store(to, Ordering::Release);
         if to + AHEAD / 2 > s.zeroed.load(Ordering::Acquire) {
             if let Some(t) = &self.thread {
                 t.thread().unpark();
@@ -134,7 +136,8 @@ impl Shared {
                     self.zeroed.store(to, Ordering::Release);
                 }
                 Err(e) => {
-                    // Appends still work; they allocate their blocks themselves.
+                    // Appends still work (they allocate their own blocks), and a failed
+                    // writeback is reported to their descriptor's next sync too.
                     tracing::warn!(path = %path.display(), error = %e, "zeroing the WAL ahead failed");
                     return;
                 }
