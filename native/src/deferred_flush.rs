@@ -26,7 +26,8 @@ const MAX_BUFFERED: usize = 64 * 1024;
 /// streams without a trip through the scheduler per flush.
 const SEND_AT_ONCE: usize = 16 * 1024;
 
-/// A connection that gathers writes and sends them at the second flush.
+/// A connection that gathers writes and sends them at the second flush (at once past
+/// [`SEND_AT_ONCE`]).
 pub struct DeferredFlush<T> {
     io: T,
     /// Written by the caller, not yet sent from `sent` on.
@@ -60,7 +61,8 @@ impl<T: AsyncWrite + Unpin> DeferredFlush<T> {
         }
         self.sent = 0;
         if self.buf.capacity() > MAX_BUFFERED {
-            // A large answer went out: an idle connection keeps no large buffer.
+            // The buffer grew past the bound while gathering: an idle connection keeps no
+            // large buffer.
             self.buf = Vec::new();
         } else {
             self.buf.clear();

@@ -387,8 +387,9 @@ impl Server {
 
     /// Feeds several inputs at host time `now_ms`, then runs Raft's Ready loop once: the
     /// proposals of requests that arrived together reach the log in one
-    /// [`Output::Persist`], so the host writes and fsyncs them once (group commit). The
-    /// same as calling [`Server::handle`] for each, except that outputs are batched.
+    /// [`Output::Persist`], so the host writes and fsyncs them once (group commit). Like
+    /// calling [`Server::handle`] for each, except that outputs are batched and the client
+    /// writes taken in the call go to Raft together after its inputs (see `proposals`).
     pub fn handle_all(&mut self, now_ms: u64, inputs: impl IntoIterator<Item = Input>) {
         assert!(now_ms >= self.now_ms, "time went backwards");
         self.now_ms = now_ms;

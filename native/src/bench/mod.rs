@@ -10,7 +10,7 @@
 //! | `get-serializable` | the same, serializable |
 //! | `txn` | compare-and-put: `if mod(k) >= 0 then put(k)` on a random key |
 //! | `watch` | `--watchers` watchers on one prefix, `--ops` puts under it: latency is put to delivery, throughput is events delivered per second |
-//! | `failover-probe` | puts with a short timeout, round robin over the endpoints, until one succeeds: `seconds` is how long that took |
+//! | `failover-probe` | a put every 10 ms (each waiting up to 2 s), round robin over the endpoints, until one succeeds: `seconds` is how long that took |
 //! | `wait-leader` | waits until an endpoint reports a leader |
 
 mod conn;

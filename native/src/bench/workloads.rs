@@ -20,6 +20,8 @@ use std::time::{Duration, Instant};
 const MAX_PRELOAD: u64 = 100_000;
 /// How long a watch run waits for the last deliveries after its last put.
 const WATCH_DRAIN: Duration = Duration::from_secs(30);
+/// How long a watch stream may take to answer its opening.
+const WATCH_OPEN_LIMIT: Duration = Duration::from_secs(10);
 /// How long the failover probe tries.
 const PROBE_LIMIT: Duration = Duration::from_secs(60);
 
@@ -197,9 +199,9 @@ pub(super) async fn watch_fan_out(opts: &Options) -> Result<Report, String> {
         }
         let mut client = WatchClient::new(channel.clone());
         let opened = client.watch(tokio_stream::wrappers::ReceiverStream::new(rx));
-        let mut stream = tokio::time::timeout(Duration::from_secs(10), opened)
+        let mut stream = tokio::time::timeout(WATCH_OPEN_LIMIT, opened)
             .await
-            .map_err(|_| "watch: no answer within 10 s")?
+            .map_err(|_| format!("watch: no answer within {WATCH_OPEN_LIMIT:?}"))?
             .map_err(|e| format!("watch: {}", e.message()))?
             .into_inner();
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();

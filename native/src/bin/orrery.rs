@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         .init();
     // One worker more than there are CPUs: the member task fsyncs the WAL on its worker, and the
     // spare worker keeps the client connections served meanwhile (p99 at 16 puts in flight
-    // ~2.4 -> ~1.6 ms). A WAL thread of its own cost more in wake-ups than it saved on 2 CPUs
+    // ~2.4 -> ~1.6 ms). A thread of its own for the WAL's fsyncs cost more in wake-ups than it saved on 2 CPUs
     // (256 in flight: 14.7 -> 19.6 us of member CPU per put, twice the context switches).
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = match tokio::runtime::Builder::new_multi_thread()

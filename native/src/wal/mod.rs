@@ -209,9 +209,7 @@ impl Wal {
             record::encode(&mut header, RecordType::Snapshot, &m);
         }
         if let Some(hs) = &hard_state {
-            record::encode_with(&mut header, RecordType::HardState, |out| {
-                hs.write_to_vec(out).expect("hard states encode");
-            });
+            encode_hard_state(&mut header, hs);
         }
         file.write_all(&header).map_err(io(&path))?;
         file.sync_all().map_err(io(&path))?;
@@ -248,9 +246,7 @@ impl Wal {
             });
         }
         if let Some(hs) = &batch.hard_state {
-            record::encode_with(&mut self.buf, RecordType::HardState, |out| {
-                hs.write_to_vec(out).expect("hard states encode");
-            });
+            encode_hard_state(&mut self.buf, hs);
             self.hard_state = Some(hs.clone());
         }
         self.write_buf()?;
@@ -315,6 +311,13 @@ impl Wal {
         }
         Ok(removed)
     }
+}
+
+/// Appends a hard-state record to `out`.
+fn encode_hard_state(out: &mut Vec<u8>, hs: &HardState) {
+    record::encode_with(out, RecordType::HardState, |out| {
+        hs.write_to_vec(out).expect("hard states encode");
+    });
 }
 
 /// Replays one segment into `out` and returns where its records end.

@@ -120,10 +120,10 @@ fn a_torn_tail_is_cut_off_and_damage_in_the_middle_is_refused() {
     let big = "x".repeat(3000);
     wal.append(&batch(vec![entry(4, 1, &big)], 4)).unwrap();
     wal.sync().unwrap();
-    let entry_start = wal.size as usize - 3000;
+    let inside_entry = wal.size as usize - 3000;
     drop(wal);
     let mut bytes = fs::read(&path).unwrap();
-    let sector = entry_start.next_multiple_of(512) + 512;
+    let sector = inside_entry.next_multiple_of(512) + 512;
     bytes[sector..sector + 512].fill(0);
     fs::write(&path, &bytes).unwrap();
     let (_, replayed) = Wal::open(&dir).unwrap();

@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-/// How far past the appends the thread keeps zeros: ~200 ms of appends at 20 MB/s.
+/// How far past the appends the thread keeps zeros: ~200 ms of appends at 20 MB/s. An
+/// append wakes the thread once less than half of it is left.
 pub const AHEAD: u64 = 4 << 20;
 
 /// Zeros written at a time, then fdatasynced. Small enough that an appender which waits for
