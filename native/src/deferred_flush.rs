@@ -27,7 +27,7 @@ const MAX_BUFFERED: usize = 64 * 1024;
 const SEND_AT_ONCE: usize = 16 * 1024;
 
 /// A connection that gathers writes and sends them at the second flush (at once past
-/// [`SEND_AT_ONCE`]).
+/// `SEND_AT_ONCE`).
 pub struct DeferredFlush<T> {
     io: T,
     /// Written by the caller, not yet sent from `sent` on.
