@@ -88,6 +88,11 @@ pub enum TransportEvent {
         /// The peer.
         to: u64,
     },
+    /// A connection to peer `to` was refused: its process is not running.
+    PeerDown {
+        /// The peer.
+        to: u64,
+    },
 }
 
 /// A cheap, clonable way to talk to the node task.
@@ -365,6 +370,9 @@ impl NodeTask {
             Command::Transport(TransportEvent::Unreachable { to }) => {
                 Some(Input::Unreachable { to })
             }
+            Command::Transport(TransportEvent::PeerDown { to }) => {
+                Some(Input::PeerDown { peer: to })
+            }
         }
     }
 
@@ -603,6 +611,13 @@ impl NodeTask {
                 } else {
                     tracing::debug!(?role, term, "role changed");
                 }
+            }
+            Notice::LeaderDown { leader, ticks } => {
+                let ms = ticks as u64 * self.server.config().tick_ms;
+                tracing::warn!(
+                    leader = format!("{leader:x}"),
+                    "the leader refuses connections (its process is gone): campaigning in {ms} ms"
+                );
             }
             Notice::SnapshotTaken {
                 index,

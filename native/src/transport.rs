@@ -1,7 +1,9 @@
 //! Member-to-member transport: one long-lived gRPC stream from this member to each peer
 //! (`orrerypeerpb.Peer/Stream`), carrying `PeerMessage` bytes. Queues are bounded: when a
 //! peer's queue is full, messages are dropped (Raft retransmits) and the member is told the
-//! peer is unreachable. Broken connections are retried with backoff.
+//! peer is unreachable. Broken connections are retried with backoff; a refused one tells
+//! the member the peer is down (its process is gone), so a follower whose leader was killed
+//! campaigns at once instead of waiting out the election timeout.
 
 use crate::convert;
 use crate::node::{NodeHandle, TransportEvent};
@@ -75,7 +77,10 @@ async fn peer_loop(
         };
         let client = match pb::peer_client::PeerClient::connect(url.clone()).await {
             Ok(c) => c.max_encoding_message_size(MAX_FRAME),
-            Err(_) => {
+            Err(e) => {
+                if refused(&e) {
+                    node.transport_event(TransportEvent::PeerDown { to }).await;
+                }
                 drop_queued(&mut rx, &node).await;
                 node.transport_event(TransportEvent::Unreachable { to })
                     .await;
@@ -88,8 +93,20 @@ async fn peer_loop(
         backoff = BACKOFF_MIN;
         let (frames, frames_rx) = mpsc::channel(FRAME_QUEUE);
         let mut client = client;
-        let call = tokio::spawn(async move { client.stream(ReceiverStream::new(frames_rx)).await });
-        while let Some(m) = rx.recv().await {
+        let mut call =
+            tokio::spawn(async move { client.stream(ReceiverStream::new(frames_rx)).await });
+        let mut call_ended = false;
+        loop {
+            // Watch the call while idle too: a follower sends its leader nothing until it
+            // hears from it, so only this notices the leader's connection closing.
+            let m = tokio::select! {
+                m = rx.recv() => m,
+                _ = &mut call => {
+                    call_ended = true;
+                    break;
+                }
+            };
+            let Some(m) = m else { break };
             let snapshot = m.is_snapshot();
             let frame = pb::Frame {
                 data: m.to_bytes().into(),
@@ -104,9 +121,28 @@ async fn peer_loop(
             }
         }
         drop(frames);
-        let _ = call.await;
+        if !call_ended {
+            let _ = call.await;
+        }
         tokio::time::sleep(backoff).await;
     }
+}
+
+/// Whether connecting failed because nothing listens at the address (the peer's process is
+/// gone), as opposed to a timeout or an unreachable network.
+fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    // Bounded: error chains here are a few links long.
+    for _ in 0..16 {
+        let Some(c) = cause else { return false };
+        if let Some(io) = c.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// While a peer is unreachable, what was queued for it is dropped (Raft will resend).

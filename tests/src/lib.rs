@@ -273,6 +273,11 @@ pub struct Cluster {
 impl Cluster {
     /// Starts `n` members named `n1..` with data under `dir`, and waits until all answer.
     pub fn start(dir: &Path, n: usize) -> Self {
+        Self::start_with(dir, n, &[])
+    }
+
+    /// [`Cluster::start`], with `extra` flags for every member (later flags win).
+    pub fn start_with(dir: &Path, n: usize, extra: &[&str]) -> Self {
         let ports: Vec<(u16, u16)> = (0..n).map(|_| (free_port(), free_port())).collect();
         let initial: Vec<String> = ports
             .iter()
@@ -286,7 +291,7 @@ impl Cluster {
             .enumerate()
             .map(|(i, (client, peer))| {
                 let peer_url = format!("http://127.0.0.1:{peer}");
-                let args = vec![
+                let mut args = vec![
                     "--name".into(),
                     format!("n{}", i + 1),
                     "--initial-cluster".into(),
@@ -296,6 +301,7 @@ impl Cluster {
                     "--listen-peer-urls".into(),
                     peer_url,
                 ];
+                args.extend(extra.iter().map(|s| s.to_string()));
                 (dir.join(format!("n{}", i + 1)), *client, args)
             })
             .collect();

@@ -43,6 +43,20 @@ pub enum Input {
         /// The peer.
         to: u64,
     },
+    /// The host found peer `peer` not running: a connection to it was refused (its process
+    /// is gone, say killed). Occurs when a host's reconnect is refused; hosts may repeat it.
+    ///
+    /// A follower whose leader this is stops waiting out the election timeout (1–2 s by
+    /// default): it no longer honors the leader's lease and campaigns after 1 to
+    /// [`LEADER_DOWN_MAX_TICKS`](super::LEADER_DOWN_MAX_TICKS) ticks (drawn from the seeded
+    /// RNG, so two followers that both saw it rarely split the vote). Safe when wrong: a
+    /// follower cut off alone gets no pre-vote from members still hearing from the leader
+    /// (they honor its lease), so it cannot disrupt a healthy cluster; Raft's safety never
+    /// rests on timeouts. Ignored by leaders, candidates, and followers of another leader.
+    PeerDown {
+        /// The peer.
+        peer: u64,
+    },
     /// The host's backend has committed every [`Output::Applied`] batch up to the one of
     /// applied `index`, whose store revision is `revision`, and the reader given to
     /// [`super::Server::set_value_reader`] reads their values back. Occurs after each
@@ -299,6 +313,14 @@ pub enum Notice {
         voters: Vec<u64>,
         /// Learners.
         learners: Vec<u64>,
+    },
+    /// This follower took [`Input::PeerDown`] for its leader: it no longer honors the
+    /// leader's lease and campaigns after `ticks` ticks (unless it hears from a leader first).
+    LeaderDown {
+        /// The leader it followed.
+        leader: u64,
+        /// Ticks until it campaigns.
+        ticks: usize,
     },
     /// This member was removed from the cluster: the host should stop it (etcd exits).
     Removed,

@@ -2,7 +2,7 @@
 //! the bookkeeping etcd's server does around them, as a sans-IO state machine.
 //!
 //! ```text
-//!            Input::Tick / Message / Client / Persisted / SnapshotSent / Unreachable
+//!            Input::Tick / Message / Client / Persisted / SnapshotSent / Unreachable / PeerDown
 //!                                     │
 //!   Server::handle(now_ms, input) ────┤──> raft::RawNode ── Ready ──> apply entries ──> StateMachine
 //!                                     │
@@ -34,9 +34,10 @@ mod tests;
 mod values;
 mod view;
 
+#[doc(hidden)] // the simulator's watch checker replays committed entries
+pub use election_timer::LEADER_DOWN_MAX_TICKS;
 pub use entry::decode_snapshot_data;
 pub(crate) use entry::encode_snapshot_data;
-#[doc(hidden)] // the simulator's watch checker replays committed entries
 pub use entry::Payload;
 pub use io::*;
 pub use peer::PeerMessage;
@@ -428,6 +429,15 @@ impl Server {
                 self.raw.report_snapshot(to, status);
             }
             Input::Unreachable { to } => self.raw.report_unreachable(to),
+            Input::PeerDown { peer } => {
+                if let Some(ticks) = self.timer.leader_down(&mut self.raw, peer) {
+                    let notice = Notice::LeaderDown {
+                        leader: peer,
+                        ticks,
+                    };
+                    self.outputs.push_back(Output::Notice(notice));
+                }
+            }
             Input::ValuesStored { index, revision } => self.on_values_stored(index, revision),
             Input::WatchBackpressure { stream, paused } => {
                 if paused && self.streams.contains(&stream) {

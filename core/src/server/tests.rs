@@ -235,6 +235,8 @@ fn a_resumed_streams_lagging_watcher_is_caught_up_between_ticks() {
 struct Three {
     servers: Vec<Server>,
     now: u64,
+    /// A crashed member: it gets no input, and messages to it are lost.
+    crashed: Option<usize>,
 }
 
 /// A message sent: from, to, kind.
@@ -256,7 +258,11 @@ impl Three {
                 Server::bootstrap(config, id, members.clone())
             })
             .collect();
-        let mut c = Self { servers, now: 0 };
+        let mut c = Self {
+            servers,
+            now: 0,
+            crashed: None,
+        };
         c.deliver(&mut Vec::new());
         while c.leader().is_none() {
             assert!(c.now < 10_000, "no leader after {} ms", c.now);
@@ -269,8 +275,10 @@ impl Three {
         c
     }
 
+    /// A running member that leads.
     fn leader(&self) -> Option<usize> {
-        (self.servers.iter()).position(|s| s.status().role == raft::StateRole::Leader)
+        let leads = |s: &Server| s.status().role == raft::StateRole::Leader;
+        (0..self.servers.len()).find(|i| self.crashed != Some(*i) && leads(&self.servers[*i]))
     }
 
     /// Performs every output until none is left (persists confirmed, messages delivered),
@@ -287,7 +295,9 @@ impl Three {
                         }
                         Output::Send { to, message, .. } => {
                             sent.push((message.from(), to, message.kind()));
-                            inputs.push((to as usize - 1, Input::Message(message)));
+                            if self.crashed != Some(to as usize - 1) {
+                                inputs.push((to as usize - 1, Input::Message(message)));
+                            }
                         }
                         Output::Response { id, result } => {
                             answers.push((i as u64 + 1, id, result.is_ok()));
@@ -304,6 +314,29 @@ impl Three {
             }
         }
         panic!("the cluster never went quiet");
+    }
+
+    /// One tick of host time, on each running member in turn with the messages delivered
+    /// after each: real members' tickers are out of phase.
+    fn tick_each(&mut self) {
+        self.now += self.servers[0].config().tick_ms;
+        for i in 0..self.servers.len() {
+            if self.crashed != Some(i) {
+                self.servers[i].handle(self.now, Input::Tick);
+                self.deliver(&mut Vec::new());
+            }
+        }
+    }
+
+    /// Ticks until a running member other than `old` leads; returns the ticks it took.
+    fn ticks_to_new_leader(&mut self, old: usize) -> usize {
+        for ticks in 1..=100 {
+            self.tick_each();
+            if self.leader().is_some_and(|new| new != old) {
+                return ticks;
+            }
+        }
+        panic!("no new leader in 100 ticks");
     }
 }
 
@@ -337,4 +370,55 @@ fn proposals_taken_together_travel_together() {
     let count = |from, kind| sent.iter().filter(|m| m.0 == from && m.2 == kind).count();
     assert_eq!(count(follower_id, "MsgProp"), 1, "{sent:?}");
     assert!(count(leader_id, "MsgApp") <= 4, "{sent:?}");
+}
+
+/// A killed leader: its followers, told by their hosts that its connection is refused, elect
+/// a new one within a few ticks; without the news they wait out the election timeout.
+#[test]
+fn followers_told_their_leader_is_down_elect_a_new_one_within_a_few_ticks() {
+    let election_ticks = ServerConfig::new(1, 7, "n1").election_ticks;
+    for told in [true, false] {
+        let mut c = Three::new();
+        let old = c.leader().expect("elected");
+        c.crashed = Some(old);
+        let term = c.servers[(old + 1) % 3].status().term;
+        if told {
+            for i in (0..3).filter(|i| *i != old) {
+                let peer = old as u64 + 1;
+                c.servers[i].handle(c.now, Input::PeerDown { peer });
+            }
+        }
+        let ticks = c.ticks_to_new_leader(old);
+        if told {
+            assert!(ticks <= LEADER_DOWN_MAX_TICKS, "{ticks} ticks");
+        } else {
+            assert!(ticks >= election_ticks, "{ticks} ticks");
+        }
+        let new = c.leader().expect("elected");
+        assert_eq!(
+            c.servers[new].status().term,
+            term + 1,
+            "one election, no split vote"
+        );
+    }
+}
+
+/// One follower wrongly told its leader is down (its own link broke, say) neither campaigns
+/// against a leader the others still hear from nor raises the term.
+#[test]
+fn a_follower_alone_told_its_leader_is_down_does_not_unseat_it() {
+    let mut c = Three::new();
+    let leader = c.leader().expect("elected");
+    let follower = (leader + 1) % 3;
+    let term = c.servers[leader].status().term;
+    let peer = leader as u64 + 1;
+    // Told again on every tick, as a host retrying a refused connection would.
+    for _ in 0..3 * c.servers[0].config().election_ticks {
+        c.servers[follower].handle(c.now, Input::PeerDown { peer });
+        c.tick_each();
+    }
+    assert_eq!(c.leader(), Some(leader));
+    for s in &c.servers {
+        assert_eq!(s.status().term, term);
+    }
 }

@@ -366,6 +366,12 @@ impl Sim {
                 };
                 format!("became {role} in term {term}")
             }
+            Notice::LeaderDown { leader, ticks } => {
+                format!(
+                    "heard {} is down, campaigns in {ticks} ticks",
+                    self.name_of(*leader)
+                )
+            }
             Notice::Removed => "was removed from the cluster".into(),
             Notice::SnapshotTaken {
                 index,

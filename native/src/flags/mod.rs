@@ -11,6 +11,8 @@ use std::path::PathBuf;
 /// The flags Orrery supports so far.
 #[derive(Clone, Debug, Parser)]
 #[command(name = "orrery", version = concat!(env!("CARGO_PKG_VERSION"), " (etcd API 3.4)"), about = "An etcd-compatible key-value store")]
+// A flag given twice takes its last value, as with etcd's Go flags (scripts append overrides).
+#[command(args_override_self = true)]
 pub struct Flags {
     /// Human-readable name for this member.
     #[arg(long, env = "ETCD_NAME", default_value = "default")]
@@ -318,6 +320,13 @@ mod tests {
         // What a default `etcd` prints: member 8e9e05c52164694d in cluster cdf818194e3a8c32.
         assert_eq!(format!("{:x}", members[0].id), "8e9e05c52164694d");
         assert_eq!(format!("{:x}", cluster_id(&members)), "cdf818194e3a8c32");
+    }
+
+    #[test]
+    fn a_flag_given_twice_takes_its_last_value_as_in_etcd() {
+        let twice = ["--heartbeat-interval", "20", "--heartbeat-interval", "100"];
+        let f = Flags::from_args_without_env(twice.map(String::from).to_vec()).unwrap();
+        assert_eq!(f.heartbeat_interval, 100);
     }
 
     #[test]
