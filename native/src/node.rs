@@ -616,7 +616,7 @@ impl NodeTask {
                 let ms = ticks as u64 * self.server.config().tick_ms;
                 tracing::warn!(
                     leader = format!("{leader:x}"),
-                    "the leader refuses connections (its process is gone): campaigning in {ms} ms"
+                    "the leader refuses connections and is silent: campaigning in {ms} ms"
                 );
             }
             Notice::SnapshotTaken {

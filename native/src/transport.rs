@@ -2,8 +2,7 @@
 //! (`orrerypeerpb.Peer/Stream`), carrying `PeerMessage` bytes. Queues are bounded: when a
 //! peer's queue is full, messages are dropped (Raft retransmits) and the member is told the
 //! peer is unreachable. Broken connections are retried with backoff; a refused one tells
-//! the member the peer is down (its process is gone), so a follower whose leader was killed
-//! campaigns at once instead of waiting out the election timeout.
+//! the member the peer is down (its process is gone: see `Input::PeerDown`).
 
 use crate::convert;
 use crate::node::{NodeHandle, TransportEvent};
@@ -90,12 +89,11 @@ async fn peer_loop(
             }
         };
         tracing::debug!(peer = format!("{to:x}"), %url, "connected to peer");
-        backoff = BACKOFF_MIN;
         let (frames, frames_rx) = mpsc::channel(FRAME_QUEUE);
         let mut client = client;
         let mut call =
             tokio::spawn(async move { client.stream(ReceiverStream::new(frames_rx)).await });
-        let mut call_ended = false;
+        let (mut call_ended, mut carried) = (false, false);
         loop {
             // Watch the call while idle too: a follower sends its leader nothing until it
             // hears from it, so only this notices the leader's connection closing.
@@ -106,7 +104,7 @@ async fn peer_loop(
                     break;
                 }
             };
-            let Some(m) = m else { break };
+            let Some(m) = m else { return }; // the router is gone
             let snapshot = m.is_snapshot();
             let frame = pb::Frame {
                 data: m.to_bytes().into(),
@@ -115,6 +113,7 @@ async fn peer_loop(
                 report_loss(&node, &m).await;
                 break;
             }
+            carried = true;
             if snapshot {
                 node.transport_event(TransportEvent::SnapshotSent { to, ok: true })
                     .await;
@@ -124,7 +123,15 @@ async fn peer_loop(
         if !call_ended {
             let _ = call.await;
         }
+        // A connection that carried frames broke: retry soon (a refusal then reports the
+        // peer down). One closed before it carried any backs off like a failed connect.
+        if carried {
+            backoff = BACKOFF_MIN;
+        }
         tokio::time::sleep(backoff).await;
+        if !carried {
+            backoff = (backoff * 2).min(BACKOFF_MAX);
+        }
     }
 }
 

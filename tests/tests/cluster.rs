@@ -72,13 +72,11 @@ fn followers_of_a_killed_leader_elect_a_new_one_before_the_election_timeout() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let log = std::fs::read_to_string(dir.join(format!("n{}.log", (leader + 1) % 3 + 1)));
-    assert!(
-        log.as_deref()
-            .unwrap_or("")
-            .contains("the leader refuses connections"),
-        "{log:?}"
-    );
+    let told = (0..3).filter_map(|i| c.members[i].as_ref()).any(|m| {
+        let log = std::fs::read_to_string(&m.log).unwrap_or_default();
+        log.contains("the leader refuses connections")
+    });
+    assert!(told, "no survivor logged why it campaigned early");
 }
 
 #[test]

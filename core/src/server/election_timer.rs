@@ -9,33 +9,44 @@
 //! The range stays raft's `[election, 2 × election)`: a single-value range could not be
 //! overridden, since `set_randomized_election_timeout` asserts the range.
 //!
-//! A follower told its leader is down ([`super::Input::PeerDown`]) cuts its wait short:
-//! see [`ElectionTimer::leader_down`].
+//! A follower whose host reports its leader down ([`super::Input::PeerDown`]) and which
+//! then hears nothing from that leader for [`SILENT_HEARTBEATS`] heartbeats campaigns early:
+//! see [`ElectionTimer::on_tick`].
 
 use super::log_store::LogStore;
 use raft::{RawNode, StateRole};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// A follower told its leader is down campaigns within this many ticks (at least one).
-pub const LEADER_DOWN_MAX_TICKS: usize = 3;
+/// Heartbeat intervals a follower must go without hearing from a leader its host reported
+/// down before it campaigns early. A follower still hearing from the leader (only its own
+/// connection to it was refused) never does, with or without pre-vote.
+pub const SILENT_HEARTBEATS: usize = 2;
 
 pub(crate) struct ElectionTimer {
     rng: ChaCha8Rng,
     min: usize,
     max: usize,
+    heartbeat: usize,
     fingerprint: Option<(u64, StateRole, u64)>,
     last: usize,
+    /// The leader the host reported down, while this member follows it.
+    down: Option<u64>,
+    /// The timeout in force was cut short by [`ElectionTimer::on_tick`].
+    hurried: bool,
 }
 
 impl ElectionTimer {
-    pub(crate) fn new(rng: ChaCha8Rng, election_ticks: usize) -> Self {
+    pub(crate) fn new(rng: ChaCha8Rng, election_ticks: usize, heartbeat_ticks: usize) -> Self {
         Self {
             rng,
             min: election_ticks,
             max: 2 * election_ticks,
+            heartbeat: heartbeat_ticks,
             fingerprint: None,
             last: 0,
+            down: None,
+            hurried: false,
         }
     }
 
@@ -48,34 +59,59 @@ impl ElectionTimer {
     pub(crate) fn after_call(&mut self, raw: &mut RawNode<LogStore>) {
         let r = &raw.raft;
         let fp = (r.term, r.state, r.leader_id);
-        if self.fingerprint != Some(fp) || r.randomized_election_timeout() != self.last {
+        let changed = self.fingerprint != Some(fp);
+        if changed {
+            self.down = None;
+        }
+        // A hurried follower that hears from a leader again (which resets the elapsed
+        // ticks) goes back to a drawn timeout.
+        let heard_again = self.hurried && r.election_elapsed < r.election_timeout();
+        if changed || heard_again || r.randomized_election_timeout() != self.last {
             // Drawn as u64: a usize draw consumes the RNG differently on 32-bit wasm.
             let t = self.rng.gen_range(self.min as u64..self.max as u64) as usize;
             raw.raft.set_randomized_election_timeout(t);
             self.fingerprint = Some(fp);
             self.last = t;
+            self.hurried = false;
         }
     }
 
-    /// Peer `peer` is down. If it is this follower's leader and its lease still holds here,
-    /// the lease ends now (`election_elapsed` reaches the election timeout, so this member
-    /// grants the (pre-)votes of others who saw the same) and the election fires after 1 to
-    /// [`LEADER_DOWN_MAX_TICKS`] ticks. Spreading the draw matters little on real hosts,
-    /// whose tickers are out of phase: two followers split a vote only if their pre-votes
-    /// cross within one round trip. Done once per leader: a repeated report leaves the
-    /// draw alone, and any message from the leader resets the clock as usual. Returns the
-    /// ticks until the election fires, if it was hurried.
-    pub(crate) fn leader_down(&mut self, raw: &mut RawNode<LogStore>, peer: u64) -> Option<usize> {
+    /// The host reports peer `peer` down. Remembered if it is the leader this voter
+    /// follows; [`ElectionTimer::on_tick`] acts on it.
+    pub(crate) fn leader_down(&mut self, raw: &RawNode<LogStore>, peer: u64) {
+        let r = &raw.raft;
+        if r.state == StateRole::Follower && r.leader_id == peer && r.promotable() {
+            self.down = Some(peer);
+        }
+    }
+
+    /// Call right after each `tick`. If the leader was reported down and has been silent
+    /// for [`SILENT_HEARTBEATS`] heartbeats, its lease ends here (`election_elapsed`
+    /// reaches the election timeout, so this member grants the votes of the others who
+    /// saw the same) and the election fires in `1 + 2 × rank` ticks, `rank` being this
+    /// member's place by ID among the other voters: the lowest campaigns first, and the
+    /// next one only after its election had time to finish, so they do not split the
+    /// vote. Returns those ticks when it cuts the wait short.
+    pub(crate) fn on_tick(&mut self, raw: &mut RawNode<LogStore>) -> Option<usize> {
         let r = &mut raw.raft;
         let lease = r.election_timeout();
-        if r.state != StateRole::Follower || r.leader_id != peer || r.election_elapsed >= lease {
+        let leader = r.leader_id;
+        if self.down != Some(leader) || r.election_elapsed < SILENT_HEARTBEATS * self.heartbeat {
             return None;
         }
-        let wait = self.rng.gen_range(1..=LEADER_DOWN_MAX_TICKS as u64) as usize;
+        self.down = None;
+        if r.election_elapsed >= lease {
+            return None; // the usual timeout is due soon anyway
+        }
+        let me = r.id;
+        let voters = r.prs().conf().voters().ids();
+        let rank = voters.iter().filter(|id| *id != leader && *id < me).count();
+        let wait = 1 + 2 * rank;
         let t = (lease + wait).min(self.max - 1);
         r.election_elapsed = lease;
         r.set_randomized_election_timeout(t);
         self.last = t;
+        self.hurried = true;
         Some(t - lease)
     }
 }

@@ -44,15 +44,15 @@ pub enum Input {
         to: u64,
     },
     /// The host found peer `peer` not running: a connection to it was refused (its process
-    /// is gone, say killed). Occurs when a host's reconnect is refused; hosts may repeat it.
+    /// is gone, say killed). Hosts may repeat it (each refused reconnect).
     ///
-    /// A follower whose leader this is stops waiting out the election timeout (1–2 s by
-    /// default): it no longer honors the leader's lease and campaigns after 1 to
-    /// [`LEADER_DOWN_MAX_TICKS`](super::LEADER_DOWN_MAX_TICKS) ticks (drawn from the seeded
-    /// RNG, so two followers that both saw it rarely split the vote). Safe when wrong: a
-    /// follower cut off alone gets no pre-vote from members still hearing from the leader
-    /// (they honor its lease), so it cannot disrupt a healthy cluster; Raft's safety never
-    /// rests on timeouts. Ignored by leaders, candidates, and followers of another leader.
+    /// A voter following that leader that then hears nothing from it for
+    /// [`SILENT_HEARTBEATS`](super::SILENT_HEARTBEATS) heartbeats stops honoring its lease
+    /// and campaigns within a few ticks instead of the election timeout (1–2 s by
+    /// default); the survivors go in order of ID, so they do not split the vote
+    /// ([`Notice::LeaderDown`]). A follower still hearing from the leader ignores it, so a
+    /// wrong report (only this member's link was refused) disrupts nothing; Raft's safety
+    /// never rests on timeouts.
     PeerDown {
         /// The peer.
         peer: u64,
@@ -314,8 +314,9 @@ pub enum Notice {
         /// Learners.
         learners: Vec<u64>,
     },
-    /// This follower took [`Input::PeerDown`] for its leader: it no longer honors the
-    /// leader's lease and campaigns after `ticks` ticks (unless it hears from a leader first).
+    /// This follower's leader was reported down ([`Input::PeerDown`]) and has been silent
+    /// since: it no longer honors the leader's lease and campaigns after `ticks` ticks
+    /// (unless it hears from a leader first).
     LeaderDown {
         /// The leader it followed.
         leader: u64,

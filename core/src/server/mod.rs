@@ -34,10 +34,10 @@ mod tests;
 mod values;
 mod view;
 
-#[doc(hidden)] // the simulator's watch checker replays committed entries
-pub use election_timer::LEADER_DOWN_MAX_TICKS;
+pub use election_timer::SILENT_HEARTBEATS;
 pub use entry::decode_snapshot_data;
 pub(crate) use entry::encode_snapshot_data;
+#[doc(hidden)] // the simulator's watch checker replays committed entries
 pub use entry::Payload;
 pub use io::*;
 pub use peer::PeerMessage;
@@ -348,7 +348,7 @@ impl Server {
         let logger = slog::Logger::root(slog::Discard, slog::o!());
         let raw = RawNode::new(&config.raft_config(applied), store, &logger)
             .expect("a valid raft configuration");
-        let timer = ElectionTimer::new(rng, config.election_ticks);
+        let timer = ElectionTimer::new(rng, config.election_ticks, config.heartbeat_ticks);
         let mut server = Self {
             timer,
             sm,
@@ -429,15 +429,7 @@ impl Server {
                 self.raw.report_snapshot(to, status);
             }
             Input::Unreachable { to } => self.raw.report_unreachable(to),
-            Input::PeerDown { peer } => {
-                if let Some(ticks) = self.timer.leader_down(&mut self.raw, peer) {
-                    let notice = Notice::LeaderDown {
-                        leader: peer,
-                        ticks,
-                    };
-                    self.outputs.push_back(Output::Notice(notice));
-                }
-            }
+            Input::PeerDown { peer } => self.timer.leader_down(&self.raw, peer),
             Input::ValuesStored { index, revision } => self.on_values_stored(index, revision),
             Input::WatchBackpressure { stream, paused } => {
                 if paused && self.streams.contains(&stream) {
@@ -630,6 +622,11 @@ impl Server {
             return;
         }
         self.raw.tick();
+        let leader = self.raw.raft.leader_id;
+        if let Some(ticks) = self.timer.on_tick(&mut self.raw) {
+            let notice = Notice::LeaderDown { leader, ticks };
+            self.outputs.push_back(Output::Notice(notice));
+        }
         self.expire_requests();
         self.send_calls();
         // Catches lagging watchers up in bounded passes (also between ticks, see
