@@ -10,17 +10,18 @@
 //! overridden, since `set_randomized_election_timeout` asserts the range.
 //!
 //! A follower whose host reports its leader down ([`super::Input::PeerDown`]) and which
-//! then hears nothing from that leader for [`SILENT_HEARTBEATS`] heartbeats campaigns early:
-//! see [`ElectionTimer::on_tick`].
+//! then hears nothing from that leader for more than [`SILENT_HEARTBEATS`] heartbeat
+//! intervals campaigns early: see [`ElectionTimer::on_tick`].
 
 use super::log_store::LogStore;
 use raft::{RawNode, StateRole};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
-/// Heartbeat intervals a follower must go without hearing from a leader its host reported
-/// down before it campaigns early. A follower still hearing from the leader (only its own
-/// connection to it was refused) never does, with or without pre-vote.
+/// A follower campaigns early only if, after its host reported the leader down, it heard
+/// nothing from the leader for more than this many heartbeat intervals. So a follower
+/// still hearing from the leader (only its own connection to it was refused) ignores the
+/// report, with or without pre-vote.
 pub const SILENT_HEARTBEATS: usize = 2;
 
 pub(crate) struct ElectionTimer {
@@ -30,7 +31,7 @@ pub(crate) struct ElectionTimer {
     heartbeat: usize,
     fingerprint: Option<(u64, StateRole, u64)>,
     last: usize,
-    /// The leader the host reported down, while this member follows it.
+    /// The leader the host reported down, until this member hears from it again.
     down: Option<u64>,
     /// The timeout in force was cut short by [`ElectionTimer::on_tick`].
     hurried: bool,
@@ -85,18 +86,27 @@ impl ElectionTimer {
         }
     }
 
+    /// Call for every message from a peer: a report that `from` is down no longer holds.
+    pub(crate) fn heard_from(&mut self, from: u64) {
+        if self.down == Some(from) {
+            self.down = None;
+        }
+    }
+
     /// Call right after each `tick`. If the leader was reported down and has been silent
-    /// for [`SILENT_HEARTBEATS`] heartbeats, its lease ends here (`election_elapsed`
+    /// since, for more than [`SILENT_HEARTBEATS`] heartbeat intervals, its lease ends here (`election_elapsed`
     /// reaches the election timeout, so this member grants the votes of the others who
     /// saw the same) and the election fires in `1 + 2 × rank` ticks, `rank` being this
     /// member's place by ID among the other voters: the lowest campaigns first, and the
-    /// next one only after its election had time to finish, so they do not split the
+    /// next one only after that election had time to finish, so they rarely split the
     /// vote. Returns those ticks when it cuts the wait short.
     pub(crate) fn on_tick(&mut self, raw: &mut RawNode<LogStore>) -> Option<usize> {
         let r = &mut raw.raft;
         let lease = r.election_timeout();
         let leader = r.leader_id;
-        if self.down != Some(leader) || r.election_elapsed < SILENT_HEARTBEATS * self.heartbeat {
+        // The elapsed ticks count from the last message; after this tick, `n` of them
+        // mean a silence of more than `n - 1` intervals.
+        if self.down != Some(leader) || r.election_elapsed <= SILENT_HEARTBEATS * self.heartbeat {
             return None;
         }
         self.down = None;

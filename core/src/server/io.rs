@@ -46,13 +46,14 @@ pub enum Input {
     /// The host found peer `peer` not running: a connection to it was refused (its process
     /// is gone, say killed). Hosts may repeat it (each refused reconnect).
     ///
-    /// A voter following that leader that then hears nothing from it for
-    /// [`SILENT_HEARTBEATS`](super::SILENT_HEARTBEATS) heartbeats stops honoring its lease
-    /// and campaigns within a few ticks instead of the election timeout (1–2 s by
-    /// default); the survivors go in order of ID, so they do not split the vote
-    /// ([`Notice::LeaderDown`]). A follower still hearing from the leader ignores it, so a
-    /// wrong report (only this member's link was refused) disrupts nothing; Raft's safety
-    /// never rests on timeouts.
+    /// A voter following that leader that then hears nothing from it for more than
+    /// [`SILENT_HEARTBEATS`](super::SILENT_HEARTBEATS) heartbeat intervals stops honoring
+    /// its lease and campaigns within a few ticks instead of the election timeout (1–2 s by
+    /// default); the survivors go in order of ID, so they rarely split the vote
+    /// ([`Notice::LeaderDown`]). A message from the leader cancels the report, so a
+    /// follower that still hears from it (only its own link was refused) is not disturbed
+    /// unless the leader also falls silent for that long. Raft's safety never rests on
+    /// timeouts.
     PeerDown {
         /// The peer.
         peer: u64,

@@ -574,6 +574,7 @@ impl Server {
         if m.to != self.config.id || self.removed || self.membership.is_removed(m.from) {
             return;
         }
+        self.timer.heard_from(m.from);
         match m.body {
             peer::Body::Raft(msg) => {
                 // Responses from unknown peers and stale local message types are refused by

@@ -54,7 +54,8 @@ pub struct RaftProgress {
 pub struct ElectionProgress {
     /// Ticks since the timer was last reset.
     pub elapsed: u64,
-    /// The randomized timeout drawn for this term.
+    /// The randomized timeout in force (drawn at each change of term, role or leader;
+    /// shortened when the leader is reported down and silent).
     pub timeout: u64,
 }
 

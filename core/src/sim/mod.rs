@@ -368,7 +368,7 @@ impl Sim {
             }
             Notice::LeaderDown { leader, ticks } => {
                 format!(
-                    "heard {} is down, campaigns in {ticks} ticks",
+                    "{} is down and silent: campaigns in {ticks} ticks",
                     self.name_of(*leader)
                 )
             }
