@@ -36,6 +36,11 @@ const MAX_BATCH: usize = 256;
 const MAX_OUTPUTS_PER_DRAIN: usize = 1 << 20;
 /// How often the backend thread commits what was applied (etcd's `--backend-batch-interval`).
 const BACKEND_COMMIT: std::time::Duration = std::time::Duration::from_millis(100);
+/// How long a member keeps serving after it applied its own removal, as etcd 3.4 does
+/// (`stopWithDelay`): the messages it just sent, such as a leader's news that its removal
+/// committed, reach the others before its connections close. Without them, the remaining
+/// members might never learn the removal committed and wait for its vote forever.
+const REMOVED_STOP_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
 /// Watch responses buffered per stream before the node stops draining it.
 const WATCH_QUEUE: usize = 256;
 
@@ -273,6 +278,7 @@ impl NodeTask {
         let mut backend_commit = tokio::time::interval(BACKEND_COMMIT);
         backend_commit.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut committed = self.backend.committed();
+        let mut stop_at = None;
         if self.drain().await.is_err() {
             tracing::error!("stopping: the WAL or the backend cannot be written");
             return;
@@ -319,8 +325,14 @@ impl NodeTask {
             }
             self.update_metrics();
             if self.server.is_removed() {
-                tracing::warn!("this member was removed from the cluster; stopping");
-                return;
+                let now = Instant::now();
+                let at = *stop_at.get_or_insert_with(|| {
+                    tracing::warn!("this member was removed from the cluster; stopping in 1 s");
+                    now + REMOVED_STOP_DELAY
+                });
+                if now >= at {
+                    return;
+                }
             }
         }
     }
