@@ -327,7 +327,10 @@ impl NodeTask {
             if self.server.is_removed() {
                 let now = Instant::now();
                 let at = *stop_at.get_or_insert_with(|| {
-                    tracing::warn!("this member was removed from the cluster; stopping in 1 s");
+                    let delay = REMOVED_STOP_DELAY;
+                    tracing::warn!(
+                        "this member was removed from the cluster; stopping in {delay:?}"
+                    );
                     now + REMOVED_STOP_DELAY
                 });
                 if now >= at {

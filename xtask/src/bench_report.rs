@@ -210,8 +210,8 @@ pub fn render(rows: &[Row], extra: &Extra, quick: bool, runs: usize, seconds: f6
          - RSS: `VmRSS` of the single member after 100 000 puts of distinct keys.\n\
          - Failover: a 3-member cluster; from `kill -9` of the leader to the first put that \
          succeeds on a survivor (the probe starts a put every 10 ms, each waiting up to 2 s). \
-         Orrery's followers find the killed leader's peer port closed and campaign after three \
-         silent heartbeat intervals; etcd 3.4's followers wait out their randomized election timeout \
+         Orrery's followers find the killed leader's peer port closed and campaign once it has \
+         been silent for over two heartbeat intervals; etcd 3.4's followers wait out their randomized election timeout \
          (1–2 s).\n\
          - Simulator: `sim replay` (the `sim` example in release: the run without its \
          end-of-run checks) with seed 1, 5 members and the default faults; the same run \

@@ -324,7 +324,8 @@ pub enum Notice {
         /// Ticks until it campaigns.
         ticks: usize,
     },
-    /// This member was removed from the cluster: the host should stop it (etcd exits).
+    /// This member was removed from the cluster: the host should stop it, after giving the
+    /// messages already output time to arrive (etcd exits 1 s later).
     Removed,
     /// This member took a snapshot of its applied state and compacted its log; the host may
     /// drop durable log entries up to `compacted_before` once the snapshot is saved.
