@@ -336,6 +336,16 @@ impl Three {
         }
     }
 
+    /// `leader` still leads in `term`, and nobody asked for a vote in `sent`.
+    fn assert_undisturbed(&self, leader: usize, term: u64, sent: &[Sent]) {
+        assert_eq!(self.leader(), Some(leader));
+        for s in &self.servers {
+            assert_eq!(s.status().term, term);
+        }
+        let campaigns = sent.iter().filter(|m| m.2.contains("Vote")).count();
+        assert_eq!(campaigns, 0, "{sent:?}");
+    }
+
     /// Ticks until a running member other than `old` leads; returns the ticks it took.
     fn ticks_to_new_leader(&mut self, old: usize) -> usize {
         for ticks in 1..=100 {
@@ -434,12 +444,7 @@ fn a_follower_told_its_live_leader_is_down_does_not_unseat_it() {
             }
             c.tick_each(&mut sent);
         }
-        assert_eq!(c.leader(), Some(leader));
-        for s in &c.servers {
-            assert_eq!(s.status().term, term);
-        }
-        let campaigns = sent.iter().filter(|m| m.2.contains("Vote")).count();
-        assert_eq!(campaigns, 0, "pre-vote {pre_vote}: {sent:?}");
+        c.assert_undisturbed(leader, term, &sent);
     }
 }
 
@@ -466,10 +471,5 @@ fn a_report_the_leader_answers_leaves_a_later_pause_of_it_alone() {
     for _ in 0..2 * election_ticks {
         c.tick_each(&mut sent);
     }
-    assert_eq!(c.leader(), Some(leader));
-    for s in &c.servers {
-        assert_eq!(s.status().term, term);
-    }
-    let campaigns = sent.iter().filter(|m| m.2.contains("Vote")).count();
-    assert_eq!(campaigns, 0, "{sent:?}");
+    c.assert_undisturbed(leader, term, &sent);
 }
