@@ -331,7 +331,7 @@ impl NodeTask {
                     tracing::warn!(
                         "this member was removed from the cluster; stopping in {delay:?}"
                     );
-                    now + REMOVED_STOP_DELAY
+                    now + delay
                 });
                 if now >= at {
                     return;

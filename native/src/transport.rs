@@ -138,18 +138,11 @@ async fn peer_loop(
 /// Whether connecting failed because nothing listens at the address (the peer's process is
 /// gone), as opposed to a timeout or an unreachable network.
 fn refused(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(e);
     // Bounded: error chains here are a few links long.
-    for _ in 0..16 {
-        let Some(c) = cause else { return false };
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return true;
-            }
-        }
-        cause = c.source();
-    }
-    false
+    std::iter::successors(Some(e), |c| c.source())
+        .take(16)
+        .filter_map(|c| c.downcast_ref::<std::io::Error>())
+        .any(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
 }
 
 /// While a peer is unreachable, what was queued for it is dropped (Raft will resend).

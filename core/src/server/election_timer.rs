@@ -14,6 +14,7 @@
 //! intervals campaigns early: see [`ElectionTimer::on_tick`].
 
 use super::log_store::LogStore;
+use super::Notice;
 use raft::{RawNode, StateRole};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -94,13 +95,13 @@ impl ElectionTimer {
     }
 
     /// Call right after each `tick`. If the leader was reported down and has been silent
-    /// since, for more than [`SILENT_HEARTBEATS`] heartbeat intervals, its lease ends here (`election_elapsed`
-    /// reaches the election timeout, so this member grants the votes of the others who
-    /// saw the same) and the election fires in `1 + 2 × rank` ticks, `rank` being this
-    /// member's place by ID among the other voters: the lowest campaigns first, and the
-    /// next one only after that election had time to finish, so they rarely split the
-    /// vote. Returns those ticks when it cuts the wait short.
-    pub(crate) fn on_tick(&mut self, raw: &mut RawNode<LogStore>) -> Option<usize> {
+    /// since, for more than [`SILENT_HEARTBEATS`] heartbeat intervals, its lease ends here
+    /// (`election_elapsed` reaches the election timeout, so this member grants the votes
+    /// of the others who saw the same) and the election fires in `1 + 2 × rank` ticks,
+    /// `rank` being this member's place by ID among the other voters: the lowest
+    /// campaigns first, and the next one only after that election had time to finish, so
+    /// they rarely split the vote. Returns the notice saying so when it cuts the wait short.
+    pub(crate) fn on_tick(&mut self, raw: &mut RawNode<LogStore>) -> Option<Notice> {
         let r = &mut raw.raft;
         let lease = r.election_timeout();
         let leader = r.leader_id;
@@ -122,6 +123,9 @@ impl ElectionTimer {
         r.set_randomized_election_timeout(t);
         self.last = t;
         self.hurried = true;
-        Some(t - lease)
+        Some(Notice::LeaderDown {
+            leader,
+            ticks: t - lease,
+        })
     }
 }

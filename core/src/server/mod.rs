@@ -623,9 +623,7 @@ impl Server {
             return;
         }
         self.raw.tick();
-        let leader = self.raw.raft.leader_id;
-        if let Some(ticks) = self.timer.on_tick(&mut self.raw) {
-            let notice = Notice::LeaderDown { leader, ticks };
+        if let Some(notice) = self.timer.on_tick(&mut self.raw) {
             self.outputs.push_back(Output::Notice(notice));
         }
         self.expire_requests();
